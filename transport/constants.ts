@@ -1,0 +1,54 @@
+/** Wire constants: the single source for every number docs/PROTOCOL.md names. */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Bytes of the length prefix in front of every frame body. */
+export const LENGTH_PREFIX_BYTES = 4;
+/** Largest body a peer may announce; anything larger is a protocol error, never allocated. */
+export const MAX_FRAME_BODY = 1024;
+/** Longest human-readable reason carried by a REJECT, in UTF-8 bytes. */
+export const MAX_REASON_BYTES = 512;
+
+export const SESSION_ID_BYTES = 16;
+export const MIN_LENGTH = 1;
+export const MAX_LENGTH = 65535;
+
+export enum MessageType {
+  HELLO = 0x01,
+  RESUME = 0x02,
+  WELCOME = 0x03,
+  NUMBER = 0x04,
+  END = 0x05,
+  HEARTBEAT = 0x06,
+  HEARTBEAT_ACK = 0x07,
+  REJECT = 0x08,
+  ACK = 0x09,
+}
+
+export enum RejectCode {
+  UNKNOWN_SESSION = 1,
+  SESSION_EXPIRED = 2,
+  UNSUPPORTED_VERSION = 3,
+  BAD_REQUEST = 4,
+  SERVER_FULL = 5,
+  PROTOCOL_ERROR = 6,
+  HANDSHAKE_TIMEOUT = 7,
+  SESSION_TAKEN_OVER = 8,
+  UNEXPECTED_MESSAGE = 9,
+  SLOW_CONSUMER = 10,
+  HEARTBEAT_TIMEOUT = 11,
+  SHUTTING_DOWN = 12,
+}
+
+/**
+ * Rejections after which the same session can still be resumed on a new connection; every
+ * other code is final for the session (or, on a HELLO, for the request).
+ */
+export const RESUMABLE_REJECTS: ReadonlySet<RejectCode> = new Set([
+  RejectCode.SLOW_CONSUMER,
+  RejectCode.HEARTBEAT_TIMEOUT,
+  RejectCode.SHUTTING_DOWN,
+]);
+
+export const ACK_VERDICT_MATCH = 0;
+export const ACK_VERDICT_MISMATCH = 1;
