@@ -1,0 +1,153 @@
+/**
+ * One client connection as an XState callback actor: connect, HELLO or RESUME, check every
+ * number, heartbeat, and report lifecycle events to the client machine. A new link is started
+ * for every (re)connection; the SequenceVerifier outlives them, so a resume asks for exactly
+ * the first index not yet received.
+ */
+import net from 'node:net';
+import { fromCallback } from 'xstate';
+import { describeViolation, type SequenceVerifier } from '../core/verifier';
+import type { LinkEvent, LinkInput } from '../machines/client.machine';
+import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, PROTOCOL_VERSION, RejectCode, RESUMABLE_REJECTS } from './constants';
+import { decode, encode, type Message } from './codec';
+import { FrameDecoder } from './framer';
+
+export interface LinkOptions {
+  host: string;
+  port: number;
+  verifier: SequenceVerifier;
+  /** How long to wait for the TCP connection and the WELCOME. */
+  connectTimeoutMs: number;
+  /** Heartbeat settings used until the server's WELCOME says otherwise. */
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  /** Called after each accepted number (progress display). */
+  onNumber?: (index: number) => void;
+}
+
+export function createLink(opts: LinkOptions) {
+  return fromCallback<{ type: 'NONE' }, LinkInput>(({ input, sendBack }) => {
+    const verifier = opts.verifier;
+    const decoder = new FrameDecoder();
+    let finished = false;
+    let lastHeard = Date.now();
+    let hbInterval = opts.heartbeatIntervalMs;
+    let hbTimeout = opts.heartbeatTimeoutMs;
+    let nonce = 0;
+    let heartbeat: NodeJS.Timeout | null = null;
+    let watchdog: NodeJS.Timeout | null = null;
+
+    const socket = net.connect({ host: opts.host, port: opts.port });
+    socket.setNoDelay(true);
+
+    const stopTimers = () => {
+      if (heartbeat) clearInterval(heartbeat);
+      if (watchdog) clearInterval(watchdog);
+      heartbeat = watchdog = null;
+    };
+    /** Reports once; after that the link only tears down. */
+    const finish = (event: LinkEvent | null) => {
+      if (finished) return;
+      finished = true;
+      stopTimers();
+      socket.destroy();
+      if (event) sendBack(event);
+    };
+
+    // Until the WELCOME arrives, the connect timeout is the watchdog.
+    const connectTimer = setTimeout(
+      () => finish({ type: 'LOST', reason: `no answer from ${opts.host}:${opts.port} within ${opts.connectTimeoutMs} ms` }),
+      opts.connectTimeoutMs,
+    );
+
+    const startHeartbeats = () => {
+      clearTimeout(connectTimer);
+      lastHeard = Date.now();
+      heartbeat = setInterval(() => socket.write(encode({ type: MessageType.HEARTBEAT, nonce: ++nonce >>> 0 })), hbInterval);
+      // Checking at a fraction of the timeout bounds detection to timeout + timeout/4.
+      watchdog = setInterval(() => {
+        const silent = Date.now() - lastHeard;
+        if (silent >= hbTimeout) finish({ type: 'LOST', reason: `no data from the server for ${silent} ms (heartbeat timeout)` });
+      }, Math.max(1, Math.floor(hbTimeout / 4)));
+    };
+
+    const onMessage = (msg: Message): void => {
+      switch (msg.type) {
+        case MessageType.WELCOME: {
+          const problem = verifier.begin({ hi: msg.seedHi, lo: msg.seedLo }, msg.length, msg.startIndex);
+          if (problem) return finish({ type: 'VIOLATION', message: problem, fatal: true });
+          hbInterval = msg.heartbeatIntervalMs || hbInterval;
+          hbTimeout = msg.heartbeatTimeoutMs || hbTimeout;
+          startHeartbeats();
+          sendBack({ type: 'WELCOME', sessionId: msg.sessionId.toString('hex'), length: msg.length, startIndex: msg.startIndex });
+          return;
+        }
+        case MessageType.NUMBER: {
+          if (verifier.seed === null) return finish({ type: 'VIOLATION', message: 'NUMBER before WELCOME', fatal: true });
+          const v = verifier.accept(msg.index, msg.value);
+          if (v) return finish({ type: 'VIOLATION', message: describeViolation(v), fatal: v.kind === 'value' || v.kind === 'overrun' });
+          opts.onNumber?.(msg.index);
+          return;
+        }
+        case MessageType.END: {
+          if (!verifier.complete) {
+            return finish({ type: 'VIOLATION', message: `END after ${verifier.nextIndex} of ${verifier.length} numbers`, fatal: false });
+          }
+          const local = verifier.checksum;
+          socket.end(encode({ type: MessageType.ACK, verdict: local === msg.checksum ? ACK_VERDICT_MATCH : ACK_VERDICT_MISMATCH }));
+          stopTimers();
+          finished = true;
+          sendBack({ type: 'END', serverChecksum: msg.checksum, localChecksum: local });
+          return;
+        }
+        case MessageType.REJECT:
+          return finish({
+            type: 'REJECTED',
+            code: msg.code,
+            name: RejectCode[msg.code] ?? `code ${msg.code}`,
+            reason: msg.reason,
+            resumable: RESUMABLE_REJECTS.has(msg.code),
+          });
+        case MessageType.HEARTBEAT:
+          socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce }));
+          return;
+        case MessageType.HEARTBEAT_ACK:
+          return;
+        default:
+          return finish({ type: 'VIOLATION', message: `the server sent ${MessageType[msg.type]}, which only clients send`, fatal: true });
+      }
+    };
+
+    socket.on('connect', () => {
+      sendBack({ type: 'CONNECTED' });
+      socket.write(
+        input.sessionId === null
+          ? encode({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length: input.requestedLength })
+          : encode({ type: MessageType.RESUME, version: PROTOCOL_VERSION, sessionId: Buffer.from(input.sessionId, 'hex'), nextIndex: verifier.nextIndex }),
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      lastHeard = Date.now();
+      try {
+        for (const body of decoder.push(chunk)) {
+          onMessage(decode(body));
+          if (finished) return;
+        }
+      } catch (err) {
+        finish({ type: 'VIOLATION', message: `malformed data from the server: ${(err as Error).message}`, fatal: false });
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => finish({ type: 'LOST', reason: err.code ?? err.message }));
+    socket.on('close', () => finish({ type: 'LOST', reason: 'connection closed by the server or the network' }));
+
+    return () => {
+      clearTimeout(connectTimer);
+      stopTimers();
+      finished = true;
+      // After END the socket is ending gracefully (ACK in flight); otherwise drop it now.
+      if (!socket.writableEnded) socket.destroy();
+      else setTimeout(() => socket.destroy(), 1000).unref();
+    };
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * Runs one client session to its verdict: the client machine with the real TCP link.
+ * Output (progress, verdict) is left to the caller through the hooks.
+ */
+import { createActor, type ActorOptions } from 'xstate';
+import { SequenceVerifier } from '../core/verifier';
+import { clientMachine, type ClientContext, type ClientMachine } from '../machines/client.machine';
+import { createLink } from './client-link';
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  /** 0: the server chooses. */
+  length: number;
+  maxBackoffMs: number;
+  maxReconnects: number;
+  baseBackoffMs?: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  connectTimeoutMs?: number;
+  onNumber?: (index: number, verifier: SequenceVerifier) => void;
+  onLoss?: (reason: string, nextIndex: number, ctx: ClientContext) => void;
+  onResume?: (startIndex: number, ctx: ClientContext) => void;
+  /** Every state change, for --trace and the tests. */
+  onState?: (state: string, ctx: ClientContext) => void;
+  inspect?: ActorOptions<ClientMachine>['inspect'];
+}
+
+export interface ClientResult {
+  ok: boolean;
+  sessionId: string | null;
+  length: number | null;
+  received: number;
+  localChecksum: number | null;
+  serverChecksum: number | null;
+  reconnects: number;
+  violations: string[];
+  failure: string | null;
+  durationMs: number;
+}
+
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${k}.${stateName(v)}`)
+    .join(',');
+}
+
+export function runClient(opts: ClientOptions): { result: Promise<ClientResult>; stop: () => void; verifier: SequenceVerifier } {
+  const verifier = new SequenceVerifier();
+  const started = Date.now();
+  const link = createLink({
+    host: opts.host,
+    port: opts.port,
+    verifier,
+    connectTimeoutMs: opts.connectTimeoutMs ?? Math.max(2000, opts.heartbeatTimeoutMs),
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    onNumber: opts.onNumber && ((i) => opts.onNumber!(i, verifier)),
+  });
+  const machine = clientMachine.provide({
+    actors: { link },
+    actions: {
+      reportLoss: ({ context }) => opts.onLoss?.(context.lastLoss ?? 'unknown', verifier.nextIndex, context),
+      reportResume: ({ event, context }) => {
+        if (event.type === 'WELCOME') opts.onResume?.(event.startIndex, context);
+      },
+    },
+  });
+  const actor = createActor(machine, {
+    input: {
+      requestedLength: opts.length,
+      maxBackoffMs: opts.maxBackoffMs,
+      maxReconnects: opts.maxReconnects,
+      baseBackoffMs: opts.baseBackoffMs,
+    },
+    inspect: opts.inspect,
+  });
+  let last = '';
+  const result = new Promise<ClientResult>((resolve) => {
+    actor.subscribe({
+      next: (snap) => {
+        const name = stateName(snap.value);
+        if (name !== last) {
+          last = name;
+          opts.onState?.(name, snap.context);
+        }
+        if (snap.status !== 'done') return;
+        const c = snap.context;
+        resolve({
+          ok: snap.value === 'done',
+          sessionId: c.sessionId,
+          length: c.length,
+          received: verifier.nextIndex,
+          localChecksum: c.localChecksum,
+          serverChecksum: c.serverChecksum,
+          reconnects: c.reconnects,
+          violations: c.violations,
+          failure: c.failure,
+          durationMs: Date.now() - started,
+        });
+      },
+    });
+  });
+  actor.start();
+  return { result, stop: () => actor.stop(), verifier };
+}
