@@ -14,7 +14,7 @@ interface Setting<K extends Kind> {
   readonly flag: string;
   readonly env?: string;
   readonly help: string;
-  readonly default: K extends 'port' | 'duration' | 'count' ? number : K extends 'bool' ? boolean : string;
+  readonly default: K extends 'port' | 'duration' | 'count' ? number : K extends 'bool' ? boolean : K extends 'level' ? LogLevel : string;
   /** Smallest accepted value, for numbers. */
   readonly min?: number;
   readonly max?: number;
@@ -42,6 +42,7 @@ export const SETTINGS = {
   maxBackoff: setting({ kind: 'duration', flag: 'max-backoff', env: 'SEQSTREAM_MAX_BACKOFF', default: 5000, min: 1, max: 3_600_000, help: 'cap of the client reconnect backoff' }),
   maxReconnects: setting({ kind: 'count', flag: 'max-reconnects', env: 'SEQSTREAM_MAX_RECONNECTS', default: 0, min: 0, max: 1e9, help: 'give up after this many reconnects in a row (0: never, like the seed)' }),
   json: setting({ kind: 'bool', flag: 'json', default: false, help: 'print the result as one JSON object' }),
+  trace: setting({ kind: 'bool', flag: 'trace', default: false, help: 'print every state change of the client machine' }),
   quiet: setting({ kind: 'bool', flag: 'quiet', default: false, help: 'no progress output, only the verdict' }),
 } as const;
 
@@ -67,7 +68,7 @@ export function parseDuration(text: string): number {
 }
 
 function parseValue(name: string, s: Setting<Kind>, raw: string, source: string): number | string | boolean {
-  const where = `${source} ${source === 'flag' ? '--' + s.flag : s.env}`;
+  const where = source === 'flag' ? `option --${s.flag}` : source === 'argument' ? `argument <${s.flag}>` : `${source} ${s.env}`;
   switch (s.kind) {
     case 'string':
       return raw;
@@ -198,4 +199,9 @@ export function helpText<N extends SettingName>(spec: ProgramSpec<N>): string {
     `${'  --help'.padEnd(34)} show this help`,
     spec.extraHelp ? '\n' + spec.extraHelp : '',
   ].join('\n');
+}
+
+/** Declares a program's settings with their names inferred, so its Config is typed exactly. */
+export function defineProgram<const N extends SettingName>(spec: ProgramSpec<N>): ProgramSpec<N> {
+  return spec;
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/** `client <port> [length]`: receives a sequence, resuming across disconnections, and verifies it. */
+import { createLogger, shortId } from '../core/logger';
+import { defineProgram } from '../core/config';
+import { runClient, type ClientResult } from '../transport/client';
+import { ProgressDisplay } from './progress';
+import { configOrExit, EXIT_FAILURE, EXIT_OK } from './run';
+
+const spec = defineProgram({
+  program: 'client',
+  summary: 'seqstream client: asks for a sequence, survives disconnections by resuming, verifies the checksum.',
+  positionals: [
+    { name: 'port', setting: 'port', required: true },
+    { name: 'length', setting: 'length' },
+  ],
+  settings: ['port', 'length', 'host', 'heartbeatInterval', 'heartbeatTimeout', 'maxBackoff', 'maxReconnects', 'logLevel', 'logFile', 'json', 'quiet', 'trace'],
+  extraHelp: [
+    'Examples:',
+    '  client 49155 100          100 numbers straight from the server',
+    '  client 49156              through the proxy, length chosen by the server',
+    '  client 49155 10 --json    machine-readable result on stdout',
+    '',
+    'The client reconnects forever (unless --max-reconnects) and resumes at the exact next number.',
+    'Heartbeat settings apply until the server announces its own in WELCOME.',
+    'Exit status: 0 checksums equal; 1 mismatch, rejection or give-up; 2 bad arguments.',
+  ].join('\n'),
+});
+
+const hex = (n: number | null) => (n === null ? 'none' : '0x' + n.toString(16).padStart(8, '0'));
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const cfg = configOrExit(spec, argv);
+  if (!cfg) return;
+  // Human lines go to stderr beside the progress bar; the file gets structured JSON.
+  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'client', console: false });
+  const out = process.stderr;
+  const progress = new ProgressDisplay({ stream: out });
+  const say = (line: string) => {
+    if (!cfg.quiet) progress.say(line);
+  };
+
+  const client = runClient({
+    host: cfg.host,
+    port: cfg.port,
+    length: cfg.length,
+    maxBackoffMs: cfg.maxBackoff,
+    maxReconnects: cfg.maxReconnects,
+    heartbeatIntervalMs: cfg.heartbeatInterval,
+    heartbeatTimeoutMs: cfg.heartbeatTimeout,
+    onNumber: (index, v) => {
+      if (!cfg.quiet) progress.update(v.nextIndex);
+      if (cfg.logLevel === 'debug') log.debug('number received', { index });
+    },
+    onLoss: (reason, nextIndex, ctx) => {
+      say(`connection lost at index ${nextIndex}: ${reason}; reconnecting`);
+      log.warn(`connection lost: ${reason}`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, index: nextIndex });
+    },
+    onResume: (startIndex, ctx) => {
+      if (ctx.reconnects > 0) say(`resumed session ${shortId(ctx.sessionId!)} at index ${startIndex}`);
+      else say(`session ${shortId(ctx.sessionId!)}: ${ctx.length} numbers`);
+      log.info(ctx.reconnects > 0 ? `resumed at index ${startIndex}` : `session started, length ${ctx.length}`, { session: shortId(ctx.sessionId!) });
+      if (!cfg.quiet) progress.start(ctx.length!, startIndex);
+    },
+    onState: cfg.trace ? (state) => say(`state: ${state}`) : undefined,
+  });
+
+  const interrupted = new Promise<null>((resolve) =>
+    process.once('SIGINT', () => {
+      client.stop();
+      resolve(null);
+    }),
+  );
+  const result = await Promise.race([client.result, interrupted]);
+  const r: ClientResult = result ?? {
+    ok: false, sessionId: null, length: null, received: client.verifier.nextIndex, localChecksum: null,
+    serverChecksum: null, reconnects: 0, violations: [], failure: `interrupted after ${client.verifier.nextIndex} numbers`, durationMs: 0,
+  };
+  if (!cfg.quiet) progress.finish();
+
+  if (cfg.json) {
+    process.stdout.write(
+      JSON.stringify({
+        ok: r.ok,
+        sessionId: r.sessionId,
+        length: r.length,
+        received: r.received,
+        checksumLocal: r.localChecksum,
+        checksumServer: r.serverChecksum,
+        reconnects: r.reconnects,
+        violations: r.violations,
+        failure: r.failure,
+        durationMs: r.durationMs,
+      }) + '\n',
+    );
+  } else if (r.ok) {
+    process.stdout.write(`SUCCESS: ${r.length} numbers, checksum ${hex(r.localChecksum)} matches the server's, ${r.reconnects} reconnect(s), ${(r.durationMs / 1000).toFixed(1)} s\n`);
+  } else {
+    process.stdout.write(`FAILURE: ${r.failure}\n`);
+  }
+  log.info(r.ok ? 'verdict: success' : `verdict: failure: ${r.failure}`, { session: r.sessionId ? shortId(r.sessionId) : undefined, reconnects: r.reconnects });
+  const code = r.ok ? EXIT_OK : EXIT_FAILURE;
+  log.on('finish', () => process.exit(code));
+  log.end();
+}
+
+if (require.main === module) void main(process.argv.slice(2));

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/** `server [port]`: serves every client its own resumable sequence. */
+import { createLogger } from '../core/logger';
+import { defineProgram } from '../core/config';
+import { SeqServer } from '../transport/server';
+import { configOrExit, EXIT_FAILURE } from './run';
+
+const spec = defineProgram({
+  program: 'server',
+  summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
+  positionals: [{ name: 'port', setting: 'port' }],
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'logLevel', 'logFile'],
+  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
+});
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const cfg = configOrExit(spec, argv);
+  if (!cfg) return;
+  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server' });
+  const server = new SeqServer({
+    host: cfg.host,
+    port: cfg.port,
+    intervalMs: cfg.interval,
+    heartbeatIntervalMs: cfg.heartbeatInterval,
+    heartbeatTimeoutMs: cfg.heartbeatTimeout,
+    reconnectWindowMs: cfg.reconnectWindow,
+    handshakeTimeoutMs: cfg.handshakeTimeout,
+    maxSessions: cfg.maxSessions,
+    maxWriteBuffer: cfg.maxWriteBuffer,
+    logger: log,
+  });
+  try {
+    const port = await server.listen();
+    log.info(
+      `listening on ${cfg.host}:${port} (interval ${cfg.interval} ms, heartbeat ${cfg.heartbeatInterval}/${cfg.heartbeatTimeout} ms, reconnect window ${cfg.reconnectWindow} ms, max ${cfg.maxSessions} sessions)`,
+    );
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port ${cfg.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${cfg.port}` : e.message;
+    log.error(`cannot listen on ${cfg.host}:${cfg.port}: ${why}`);
+    process.exitCode = EXIT_FAILURE;
+    log.on('finish', () => process.exit(EXIT_FAILURE));
+    log.end();
+    return;
+  }
+  // A status line now and then, never one per number (that is what debug is for).
+  const status = setInterval(() => {
+    if (server.sessionCount > 0) log.info(`${server.sessionCount} session(s), ${server.connectionCount} connection(s)`);
+  }, 10_000);
+  status.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    clearInterval(status);
+    await server.close();
+    log.on('finish', () => process.exit(0));
+    log.end();
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (require.main === module) void main(process.argv.slice(2));
