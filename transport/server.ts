@@ -72,7 +72,9 @@ export class SeqServer extends EventEmitter {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
+      // A deep accept queue: a reconnect storm brings thousands of SYNs at once, and a dropped
+      // SYN costs the client a 1 s retransmit.
+      this.server.listen({ port: this.opts.port, host: this.opts.host, backlog: 4096 }, () => {
         this.server.off('error', reject);
         resolve((this.server.address() as net.AddressInfo).port);
       });

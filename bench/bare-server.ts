@@ -1,0 +1,79 @@
+/**
+ * The bare Node.js floor: the same framing and the same pacing as the real server, with no
+ * XState, no logging, no session store or registry, no heartbeat timeouts, no resume window.
+ * What the real server costs beyond this is the price of its design.
+ *
+ * Run: node dist/bench/bare-server.js <port> <intervalMs>; prints "listening on <port>".
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
+import { MessageType } from '../transport/constants';
+import { encode, encodeNumber } from '../transport/codec';
+import { FrameDecoder } from '../transport/framer';
+import { Pacer } from '../transport/pacer';
+
+interface BareSession {
+  socket: net.Socket;
+  seed: Seed;
+  length: number;
+  next: number;
+}
+
+export function startBareServer(port: number, intervalMs: number): Promise<net.Server> {
+  const sessions = new Map<string, BareSession>();
+  const pacer = new Pacer<BareSession>(intervalMs, (s) => {
+    if (s.socket.destroyed) return false;
+    s.socket.write(encodeNumber(s.next, valueAt(s.seed, s.next)));
+    if (++s.next < s.length) return true;
+    s.socket.write(encode({ type: MessageType.END, length: s.length, checksum: sequenceChecksum(s.seed, s.length) }));
+    return false;
+  });
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      let bodies: Buffer[];
+      try {
+        bodies = decoder.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const b of bodies) {
+        const type = b[0];
+        if (type === MessageType.HELLO || type === MessageType.RESUME) {
+          let s: BareSession | undefined;
+          let id: Buffer;
+          if (type === MessageType.RESUME) {
+            id = Buffer.from(b.subarray(2, 18));
+            s = sessions.get(id.toString('hex'));
+            if (!s) return void socket.destroy();
+            s.socket = socket;
+            s.next = b.readUInt32BE(18);
+          } else {
+            id = randomBytes(16);
+            const seed = randomBytes(8);
+            s = { socket, seed: { hi: seed.readUInt32BE(0), lo: seed.readUInt32BE(4) }, length: b.readUInt32BE(2) || 1000, next: 0 };
+            sessions.set(id.toString('hex'), s);
+          }
+          socket.write(
+            encode({ type: MessageType.WELCOME, sessionId: id, seedHi: s.seed.hi, seedLo: s.seed.lo, length: s.length, startIndex: s.next, intervalMs, heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0 }),
+          );
+          pacer.add(s);
+        } else if (type === MessageType.HEARTBEAT) {
+          socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: b.readUInt32BE(1) }));
+        }
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', 4096, () => resolve(server)));
+}
+
+if (require.main === module) {
+  const [port = '0', interval = '1000'] = process.argv.slice(2);
+  void startBareServer(Number(port), Number(interval)).then((s) => {
+    process.stdout.write(`listening on ${(s.address() as net.AddressInfo).port}\n`);
+  });
+}

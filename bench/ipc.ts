@@ -1,0 +1,76 @@
+/** Messages between the bench runner and its load generator processes. */
+export interface GenConfig {
+  host: string;
+  port: number;
+  connections: number;
+  /** Numbers per session; long enough that no session ends during a measurement. */
+  length: number;
+  /** The server's send interval: the schedule lateness is measured against. */
+  intervalMs: number;
+  heartbeatIntervalMs: number;
+  /** New connections per second while opening. */
+  rampPerSec: number;
+}
+
+export type GenCommand =
+  | { type: 'open'; config: GenConfig }
+  | { type: 'measure' }
+  | { type: 'storm' }
+  | { type: 'report' }
+  | { type: 'close' };
+
+export interface HistogramJSON {
+  buckets: [number, number][];
+  total: number;
+  max: number;
+}
+
+export interface GenReport {
+  connections: number;
+  connected: number;
+  counts: Record<'received' | 'gaps' | 'dups' | 'badValues' | 'rejects' | 'expired' | 'errors' | 'completed' | 'welcomes' | 'checksumOk', number>;
+  lateness: HistogramJSON;
+  resume: HistogramJSON;
+  pendingResumes: number;
+}
+
+export type GenReply = { type: 'opened' } | { type: 'ok' } | { type: 'report'; report: GenReport } | { type: 'error'; message: string };
+
+/** What the runner needs from any generator (ours, Socket.IO's). */
+export interface Generator {
+  open(): Promise<void>;
+  measure(): void;
+  storm(): void;
+  report(): GenReport;
+  close(): void;
+}
+
+/** Child-process side: obey the parent's commands, answer each with one reply. */
+export function serveGenerator(create: (cfg: GenConfig) => Generator): void {
+  if (!process.send) throw new Error('a generator runs as a forked child process');
+  let gen: Generator | null = null;
+  const reply = (r: GenReply, then: () => void = () => {}) => process.send!(r, undefined, undefined, then);
+  process.on('message', async (cmd: GenCommand) => {
+    try {
+      switch (cmd.type) {
+        case 'open':
+          gen = create(cmd.config);
+          await gen.open();
+          return reply({ type: 'opened' });
+        case 'measure':
+          gen!.measure();
+          return reply({ type: 'ok' });
+        case 'storm':
+          gen!.storm();
+          return reply({ type: 'ok' });
+        case 'report':
+          return reply({ type: 'report', report: gen!.report() });
+        case 'close':
+          gen?.close();
+          return reply({ type: 'ok' }, () => process.exit(0));
+      }
+    } catch (err) {
+      reply({ type: 'error', message: (err as Error).message });
+    }
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * Load generator: one process, thousands of lightweight seqstream connections. Not the CLI
+ * client: no XState, no progress output, its own minimal frame parser. Every number is checked
+ * against the seed-defined sequence, so loss, duplication and reordering are counted, and its
+ * lateness against the session's schedule goes into a histogram.
+ *
+ * Driven by its parent over IPC (see bench/protocol-ipc.ts for the messages).
+ */
+import net from 'node:net';
+import { valueAt, type Seed } from '../core/sequence';
+import { MessageType, PROTOCOL_VERSION } from '../transport/constants';
+import { encode } from '../transport/codec';
+import { Histogram } from './histogram';
+import { serveGenerator, type GenConfig, type GenReport } from './ipc';
+
+interface Conn {
+  socket: net.Socket | null;
+  id: Buffer | null;
+  seed: Seed;
+  length: number;
+  next: number;
+  /** Schedule anchor: when the WELCOME that started this stretch arrived, and its start index. */
+  anchorAt: number;
+  anchorIndex: number;
+  buf: Buffer | null;
+  done: boolean;
+  /** Set by a storm: when the cut happened; cleared at the first number after it. */
+  cutAt: number;
+}
+
+const now = () => performance.now();
+
+export class LoadGenerator {
+  private readonly conns: Conn[] = [];
+  private lateness = new Histogram();
+  private resume = new Histogram();
+  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0 };
+  private heartbeat: NodeJS.Timeout | null = null;
+  private measuring = false;
+  private readonly hb = encode({ type: MessageType.HEARTBEAT, nonce: 0 });
+
+  constructor(private readonly cfg: GenConfig) {}
+
+  get connected(): number {
+    return this.conns.filter((c) => c.socket && c.id).length;
+  }
+
+  /** Opens the connections at cfg.rampPerSec, resolving when every one has its WELCOME. */
+  async open(): Promise<void> {
+    const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
+    for (let k = 0; k < this.cfg.connections; k += perTick) {
+      for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) {
+        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0 };
+        this.conns.push(c);
+        this.connect(c);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const deadline = Date.now() + 60_000;
+    while (this.counts.welcomes < this.cfg.connections) {
+      if (Date.now() > deadline) throw new Error(`only ${this.counts.welcomes}/${this.cfg.connections} sessions started`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.heartbeat = setInterval(() => {
+      for (const c of this.conns) if (c.socket && c.id && !c.done) c.socket.write(this.hb);
+    }, this.cfg.heartbeatIntervalMs);
+  }
+
+  /** Starts a measurement stretch: counters and histograms from zero. */
+  measure(): void {
+    this.lateness = new Histogram();
+    this.resume = new Histogram();
+    for (const k of Object.keys(this.counts) as (keyof typeof this.counts)[]) if (k !== 'welcomes') this.counts[k] = 0;
+    this.measuring = true;
+  }
+
+  /** Cuts every connection at once and reconnects all of them with RESUME (the storm). */
+  storm(): void {
+    const t = now();
+    for (const c of this.conns) {
+      if (c.done || !c.socket) continue;
+      c.socket.removeAllListeners();
+      c.socket.on('error', () => {});
+      c.socket.destroy();
+      c.socket = null;
+      c.buf = null;
+      c.cutAt = t;
+    }
+    for (const c of this.conns) if (!c.done && c.cutAt === t) this.connect(c);
+  }
+
+  report(): GenReport {
+    return {
+      connections: this.conns.length,
+      connected: this.connected,
+      counts: { ...this.counts },
+      lateness: this.lateness.toJSON(),
+      resume: this.resume.toJSON(),
+      pendingResumes: this.conns.filter((c) => c.cutAt !== 0).length,
+    };
+  }
+
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const c of this.conns) c.socket?.destroy();
+  }
+
+  private connect(c: Conn): void {
+    const s = net.connect({ host: this.cfg.host, port: this.cfg.port });
+    c.socket = s;
+    s.setNoDelay(true);
+    s.on('connect', () => {
+      s.write(
+        c.id
+          ? encode({ type: MessageType.RESUME, version: PROTOCOL_VERSION, sessionId: c.id, nextIndex: c.next })
+          : encode({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length: this.cfg.length }),
+      );
+    });
+    s.on('data', (chunk: Buffer) => this.onData(c, chunk));
+    s.on('error', () => {
+      this.counts.errors++;
+    });
+    s.on('close', () => {
+      if (c.socket === s) c.socket = null;
+    });
+  }
+
+  private onData(c: Conn, chunk: Buffer): void {
+    let buf = c.buf ? Buffer.concat([c.buf, chunk]) : chunk;
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const len = buf.readUInt32BE(pos);
+      if (buf.length - pos - 4 < len) break;
+      this.onFrame(c, buf, pos + 4, len);
+      pos += 4 + len;
+    }
+    c.buf = pos === buf.length ? null : buf.subarray(pos);
+  }
+
+  private onFrame(c: Conn, buf: Buffer, o: number, len: number): void {
+    const type = buf[o];
+    if (type === MessageType.NUMBER) {
+      const t = now();
+      const index = buf.readUInt32BE(o + 1);
+      const value = buf.readUInt32BE(o + 5);
+      if (index !== c.next) {
+        if (index < c.next) this.counts.dups++;
+        else this.counts.gaps++;
+      }
+      if (value !== valueAt(c.seed, index)) this.counts.badValues++;
+      c.next = Math.max(c.next, index + 1);
+      if (this.measuring) {
+        this.counts.received++;
+        const expected = c.anchorAt + (index - c.anchorIndex) * this.cfg.intervalMs;
+        this.lateness.record((t - expected) * 1000);
+        if (c.cutAt !== 0) this.resume.record((t - c.cutAt) * 1000);
+      }
+      c.cutAt = 0;
+    } else if (type === MessageType.WELCOME) {
+      if (!c.id) this.counts.welcomes++;
+      c.id = Buffer.from(buf.subarray(o + 1, o + 17));
+      c.seed = { hi: buf.readUInt32BE(o + 17), lo: buf.readUInt32BE(o + 21) };
+      c.length = buf.readUInt32BE(o + 25);
+      c.anchorIndex = buf.readUInt32BE(o + 29);
+      c.anchorAt = now();
+    } else if (type === MessageType.END) {
+      c.done = true;
+      this.counts.completed++;
+      c.socket?.end(encode({ type: MessageType.ACK, verdict: 0 }));
+    } else if (type === MessageType.REJECT) {
+      this.counts.rejects++;
+      if (buf[o + 1] === 2) this.counts.expired++;
+      void len;
+    }
+  }
+}
+
+if (require.main === module) serveGenerator((cfg) => new LoadGenerator(cfg));

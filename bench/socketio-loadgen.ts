@@ -1,0 +1,93 @@
+/** Load generator for the Socket.IO baseline: same checks and histograms, socket.io-client connections. */
+import { io, type Socket } from 'socket.io-client';
+import { valueAt, type Seed } from '../core/sequence';
+import { Histogram } from './histogram';
+import { serveGenerator, type GenConfig, type GenReport, type Generator } from './ipc';
+
+interface IoConn {
+  socket: Socket;
+  seed: Seed | null;
+  next: number;
+  anchorAt: number;
+}
+
+const now = () => performance.now();
+
+export class SocketIoGenerator implements Generator {
+  private readonly conns: IoConn[] = [];
+  private lateness = new Histogram();
+  private measuring = false;
+  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0 };
+
+  constructor(private readonly cfg: GenConfig) {}
+
+  async open(): Promise<void> {
+    const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
+    for (let k = 0; k < this.cfg.connections; k += perTick) {
+      for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) this.connect();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const deadline = Date.now() + 120_000;
+    while (this.counts.welcomes < this.cfg.connections) {
+      if (Date.now() > deadline) throw new Error(`only ${this.counts.welcomes}/${this.cfg.connections} Socket.IO sessions started`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private connect(): void {
+    const socket = io(`http://${this.cfg.host}:${this.cfg.port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      auth: { length: this.cfg.length },
+      reconnectionDelayMax: 1000,
+    });
+    const c: IoConn = { socket, seed: null, next: 0, anchorAt: 0 };
+    this.conns.push(c);
+    socket.on('welcome', (hi: number, lo: number) => {
+      c.seed = { hi, lo };
+      c.anchorAt = now();
+      this.counts.welcomes++;
+    });
+    socket.on('n', (index: number, value: number) => {
+      const t = now();
+      if (index !== c.next) {
+        if (index < c.next) this.counts.dups++;
+        else this.counts.gaps++;
+      }
+      if (c.seed && value !== valueAt(c.seed, index)) this.counts.badValues++;
+      c.next = Math.max(c.next, index + 1);
+      if (this.measuring) {
+        this.counts.received++;
+        this.lateness.record((t - (c.anchorAt + index * this.cfg.intervalMs)) * 1000);
+      }
+    });
+    socket.on('connect_error', () => this.counts.errors++);
+  }
+
+  measure(): void {
+    this.lateness = new Histogram();
+    for (const k of Object.keys(this.counts) as (keyof typeof this.counts)[]) if (k !== 'welcomes') this.counts[k] = 0;
+    this.measuring = true;
+  }
+
+  storm(): void {
+    throw new Error('the storm workload is not run against Socket.IO');
+  }
+
+  report(): GenReport {
+    return {
+      connections: this.conns.length,
+      connected: this.conns.filter((c) => c.socket.connected).length,
+      counts: { ...this.counts },
+      lateness: this.lateness.toJSON(),
+      resume: new Histogram().toJSON(),
+      pendingResumes: 0,
+    };
+  }
+
+  close(): void {
+    for (const c of this.conns) c.socket.disconnect();
+  }
+}
+
+if (require.main === module) serveGenerator((cfg) => new SocketIoGenerator(cfg));
