@@ -1,0 +1,109 @@
+/**
+ * The built programs as a user runs them: server, proxy and client as separate processes.
+ * `npm test` builds dist/ first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const dist = path.join(__dirname, '..', 'dist', 'bin');
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'seqstream-e2e-'));
+
+interface Proc {
+  child: ChildProcess;
+  out: string;
+  err: string;
+  exit: Promise<number | null>;
+}
+
+const procs: Proc[] = [];
+
+function start(program: string, args: string[]): Proc {
+  const child = spawn(process.execPath, [path.join(dist, `${program}.js`), ...args, ...(args.includes('--help') ? [] : ['--log-file', path.join(logDir, `${program}.log`)])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p: Proc = { child, out: '', err: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+  child.stdout!.on('data', (b: Buffer) => (p.out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (p.err += b.toString()));
+  procs.push(p);
+  return p;
+}
+
+async function until(p: Proc, pattern: RegExp, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(p.out + p.err)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output so far:\n${p.out}${p.err}`);
+    if (p.child.exitCode !== null) throw new Error(`process exited (${p.child.exitCode}) before ${what}:\n${p.out}${p.err}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+afterAll(() => {
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+});
+
+beforeAll(() => {
+  if (!existsSync(path.join(dist, 'server.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+});
+
+describe('the programs', () => {
+  it.each(['server', 'client', 'proxy', 'demo'])('%s --help documents usage and exits 0', async (program) => {
+    const p = start(program, ['--help']);
+    expect(await p.exit).toBe(0);
+    expect(p.out).toMatch(/Usage:/);
+    expect(p.out).toMatch(/--help/);
+  });
+
+  it.each([
+    ['server', ['70000']],
+    ['server', ['--interval', '-5']],
+    ['server', ['--heartbeat-timeout', '1s', '--reconnect-window', '500ms']],
+    ['client', []],
+    ['client', ['49155', 'lots']],
+    ['proxy', ['--bogus']],
+  ])('%s %j is refused with a clear message and exit 2', async (program, args) => {
+    const p = start(program, args as string[]);
+    expect(await p.exit).toBe(2);
+    expect(p.err).toMatch(new RegExp(`${program}: .+`));
+    expect(p.err).toMatch(/--help/);
+  });
+
+  it('a client through the proxy survives a cut and a proxy restart, and prints its success verdict', async () => {
+    const serverPort = await freePort();
+    const proxyPort = await freePort();
+    const server = start('server', [String(serverPort), '--interval', '20ms', '--heartbeat-interval', '100ms', '--heartbeat-timeout', '500ms']);
+    await until(server, /listening on/, 'the server to listen');
+    let proxy = start('proxy', [String(proxyPort), String(serverPort)]);
+    await until(proxy, new RegExp(String(proxyPort)), 'the proxy to listen');
+    const client = start('client', [String(proxyPort), '150', '--max-backoff', '200ms']);
+    await until(client, /session [0-9a-f]{8}: 150 numbers/, 'the session to start');
+
+    // Cut every connection from outside, as a user would with a signal.
+    proxy.child.kill('SIGUSR1');
+    await until(client, /resumed session [0-9a-f]{8} at index \d+/, 'the first resume');
+
+    // Kill the proxy like the seed's users did, then bring it back inside the window.
+    proxy.child.kill('SIGTERM');
+    expect(await proxy.exit).toBe(0);
+    await until(client, /connection lost at index \d+.*\n(.|\n)*connection lost at index/, 'the second loss');
+    proxy = start('proxy', [String(proxyPort), String(serverPort)]);
+
+    expect(await client.exit).toBe(0);
+    const verdicts = client.out.split('\n').filter((l) => /^(SUCCESS|FAILURE)/.test(l));
+    expect(verdicts).toHaveLength(1);
+    expect(verdicts[0]).toMatch(/^SUCCESS: 150 numbers, checksum 0x[0-9a-f]{8} matches the server's, [2-9]\d* reconnect\(s\)/);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 30_000);
+});
