@@ -1,0 +1,35 @@
+/**
+ * Keeps the benchmark harness from rotting: a tiny run of every workload (seqstream, the bare
+ * floor, Socket.IO) must complete and write well-formed results. No timing is asserted; the
+ * machines are shared and noisy, and performance lives in bench/, not in tests.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Results } from '../bench/run';
+
+it('npm run bench -- --smoke runs every workload and writes results.json, results.md and chart.svg', async () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'seqstream-bench-'));
+  const script = path.join(__dirname, '..', 'dist', 'bench', 'run.js');
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [script, '--smoke', '--out', out], { timeout: 90_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(),
+    ),
+  );
+  const results = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as Results;
+  expect(results.mode).toBe('smoke');
+  expect(results.machine.cores).toBeGreaterThan(0);
+  expect(new Set(results.seed.map((s) => s.server))).toEqual(new Set(['seqstream', 'bare', 'socketio']));
+  for (const s of results.seed) {
+    // Correctness, not speed: every number arrived, in order, with the right value.
+    expect(s.lateness.samples).toBeGreaterThan(0);
+    expect([s.loss, s.dup, s.badValues, s.rejects]).toEqual([0, 0, 0, 0]);
+  }
+  expect(results.throughput.length).toBeGreaterThanOrEqual(2);
+  expect(results.storm).not.toBeNull();
+  expect(results.storm!.resumed).toBe(results.storm!.sessions);
+  expect([results.storm!.loss, results.storm!.dup, results.storm!.expired]).toEqual([0, 0, 0]);
+  expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/## 1\. Seed workload/);
+  expect(readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+}, 120_000);
