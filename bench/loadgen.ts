@@ -29,6 +29,7 @@ interface Conn {
 }
 
 const now = () => performance.now();
+const HEARTBEAT_TICK_MS = 20;
 
 export class LoadGenerator {
   private readonly conns: Conn[] = [];
@@ -61,9 +62,17 @@ export class LoadGenerator {
       if (Date.now() > deadline) throw new Error(`only ${this.counts.welcomes}/${this.cfg.connections} sessions started`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    // Real clients' heartbeats are spread over the interval, not sent in one burst: a burst
+    // of thousands would measure the generator's own stall, and hit the server unrealistically.
+    const slices = Math.max(1, Math.round(this.cfg.heartbeatIntervalMs / HEARTBEAT_TICK_MS));
+    let tick = 0;
     this.heartbeat = setInterval(() => {
-      for (const c of this.conns) if (c.socket && c.id && !c.done) c.socket.write(this.hb);
-    }, this.cfg.heartbeatIntervalMs);
+      const slice = tick++ % slices;
+      for (let k = slice; k < this.conns.length; k += slices) {
+        const c = this.conns[k];
+        if (c.socket && c.id && !c.done) c.socket.write(this.hb);
+      }
+    }, HEARTBEAT_TICK_MS);
   }
 
   /** Starts a measurement stretch: counters and histograms from zero. */

@@ -33,6 +33,8 @@ export interface Plan {
   measureMs: number;
   rampPerSec: number;
   perGenerator: number;
+  /** Run only these workloads (for profiling one thing); all when unset. */
+  only?: ('seed' | 'socketio' | 'throughput' | 'storm')[];
 }
 
 const PLANS: Record<Plan['mode'], Plan> = {
@@ -309,11 +311,15 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     notes: [],
   };
 
+  const only = plan.only;
   log(`== 1. seed workload at 1 number/s per session (${plan.mode})`);
-  for (const n of plan.seedSizes) {
+  for (const n of only && !only.includes('seed') ? [] : plan.seedSizes) {
     for (const kind of ['bare', 'seqstream'] as const) results.seed.push((await finish2(await steady(kind, n, 1000, plan, log))).result);
   }
-  for (const n of plan.socketIoSizes) results.seed.push((await finish2(await steady('socketio', n, 1000, plan, log))).result);
+  for (const n of only && !only.includes('socketio') ? [] : plan.socketIoSizes) {
+    results.seed.push((await finish2(await steady('socketio', n, 1000, plan, log))).result);
+  }
+  if (only && !only.includes('throughput')) plan = { ...plan, throughputIntervals: [] };
 
   log(`== 2. throughput ceiling with ${plan.throughputSessions} sessions`);
   for (const kind of ['bare', 'seqstream'] as const) {
@@ -338,6 +344,17 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
   results.ceilings.ratio = results.ceilings.bare ? results.ceilings.seqstream / results.ceilings.bare : 0;
   log(`ceiling: seqstream ${results.ceilings.seqstream.toFixed(0)}/s, bare ${results.ceilings.bare.toFixed(0)}/s, ratio ${(100 * results.ceilings.ratio).toFixed(0)} %`);
 
+  if (!only || only.includes('storm')) results.storm = await storm(plan, log);
+
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(path.join(outDir, 'results.md'), renderMarkdown(results));
+  writeFileSync(path.join(outDir, 'chart.svg'), renderChart(results));
+  log(`wrote ${path.relative(process.cwd(), outDir)}/results.{json,md} and chart.svg`);
+  return results;
+}
+
+async function storm(plan: Plan, log: (s: string) => void): Promise<StormResult> {
   log(`== 3. reconnect storm of ${plan.stormSessions}`);
   const run = await steady('seqstream', plan.stormSessions, 1000, plan, log);
   try {
@@ -353,7 +370,7 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     await sleep(1500); // one more interval: numbers after the first resumed one are checked too
     reports = await Promise.all(run.gens.map((g) => g.report()));
     const resume = merge(reports, 'resume');
-    results.storm = {
+    const result: StormResult = {
       sessions: plan.stormSessions,
       resume: summarize(resume),
       resumed: resume.total,
@@ -362,18 +379,12 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
       expired: sum(reports, 'expired'),
       rejects: sum(reports, 'rejects'),
     };
-    const s = results.storm;
+    const s = result;
     log(`storm: ${s.resumed}/${s.sessions} resumed, time to next number p50 ${s.resume.p50Ms.toFixed(0)} p99 ${s.resume.p99Ms.toFixed(0)} max ${s.resume.maxMs.toFixed(0)} ms, loss ${s.loss}, dup ${s.dup}, expired ${s.expired}`);
+    return result;
   } finally {
     await finish(run);
   }
-
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(path.join(outDir, 'results.md'), renderMarkdown(results));
-  writeFileSync(path.join(outDir, 'chart.svg'), renderChart(results));
-  log(`wrote ${path.relative(process.cwd(), outDir)}/results.{json,md} and chart.svg`);
-  return results;
 }
 
 async function finish2<T extends { gens: GeneratorProc[]; server: RunningServer }>(run: T): Promise<T> {
@@ -393,13 +404,18 @@ function fdLimit(): Promise<string> {
 if (require.main === module) {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) {
-    process.stdout.write(`Usage: npm run bench -- [--quick | --smoke] [--out DIR]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery; writes results.json,\nresults.md and chart.svg.\n`);
+    process.stdout.write(`Usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only seed,socketio,throughput,storm] [--sizes N,N]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery; writes results.json,\nresults.md and chart.svg.\n`);
     process.exit(0);
   }
   const mode: Plan['mode'] = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';
   const outIdx = argv.indexOf('--out');
+  const onlyIdx = argv.indexOf('--only');
+  const sizesIdx = argv.indexOf('--sizes');
+  const plan: Plan = { ...PLANS[mode] };
+  if (onlyIdx >= 0) plan.only = argv[onlyIdx + 1].split(',') as Plan['only'];
+  if (sizesIdx >= 0) plan.seedSizes = plan.socketIoSizes = argv[sizesIdx + 1].split(',').map(Number);
   const out = outIdx >= 0 ? path.resolve(argv[outIdx + 1]) : path.join(root, '..', 'bench', 'results', mode === 'full' ? '' : mode);
-  runBench(PLANS[mode], out).then(
+  runBench(plan, out).then(
     () => process.exit(0),
     (err) => {
       console.error(`bench failed: ${(err as Error).stack ?? err}`);

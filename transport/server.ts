@@ -39,6 +39,8 @@ interface Stream {
   conn: ServerConnection | null;
   entry: PacerEntry<Stream> | null;
   checksum: number | null;
+  /** performance.now() of the last frame from the client; the heartbeat timeout reads it. */
+  heardAt: number;
 }
 
 const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]> = {
@@ -110,7 +112,18 @@ export class SeqServer extends EventEmitter {
 
   private bindMachine() {
     const stream = (ctx: SessionContext) => this.streams.get(ctx.id);
+    const silence = (ctx: SessionContext) => {
+      const s = stream(ctx);
+      return s ? performance.now() - s.heardAt : Infinity;
+    };
     return sessionMachine.provide({
+      guards: {
+        heardRecently: ({ context }) => silence(context) < context.heartbeatTimeoutMs,
+      },
+      delays: {
+        // Fires when the last thing heard becomes a timeout old: on time, and no earlier.
+        heartbeatTimeout: ({ context }) => Math.max(1, Math.ceil(context.heartbeatTimeoutMs - Math.min(silence(context), context.heartbeatTimeoutMs))),
+      },
       actions: {
         startStreaming: ({ context }) => {
           const s = stream(context);
@@ -120,6 +133,7 @@ export class SeqServer extends EventEmitter {
           s.record.state = 'streaming';
           s.record.deadline = null;
           s.record.reconnects = context.reconnects;
+          s.heardAt = performance.now();
           s.conn = conn && !conn.closed ? conn : null;
           if (s.conn && context.nextIndex < context.length) s.entry = this.pacer.add(s);
         },
@@ -235,10 +249,12 @@ export class SeqServer extends EventEmitter {
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
+    const stream = this.streams.get(id);
+    // Only the connection currently streaming keeps the session alive (not one taken over).
+    if (stream && stream.conn === conn) stream.heardAt = performance.now();
     switch (msg.type) {
       case MessageType.HEARTBEAT:
         conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
-        this.registry.send(id, { type: 'HEARTBEAT' });
         return;
       case MessageType.HEARTBEAT_ACK:
         return;
@@ -293,7 +309,7 @@ export class SeqServer extends EventEmitter {
       createdAt: Date.now(),
     };
     this.store.put(record);
-    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, conn: null, entry: null, checksum: null });
+    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, conn: null, entry: null, checksum: null, heardAt: performance.now() });
     conn.handshakeDone(id);
     this.welcome(conn, record, 0);
     this.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
