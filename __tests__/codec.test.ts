@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import { BODY_SIZE, decode, encode, ProtocolError, type Message } from '../transport/codec';
+import { MAX_REASON_BYTES, MessageType, RejectCode } from '../transport/constants';
+import { FrameDecoder } from '../transport/framer';
+
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const u8 = fc.integer({ min: 0, max: 255 });
+const id = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a));
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ type: fc.constant(MessageType.HELLO as const), version: u8, length: u32 }),
+  fc.record({ type: fc.constant(MessageType.RESUME as const), version: u8, sessionId: id, nextIndex: u32 }),
+  fc.record({
+    type: fc.constant(MessageType.WELCOME as const),
+    sessionId: id,
+    seedHi: u32,
+    seedLo: u32,
+    length: u32,
+    startIndex: u32,
+    intervalMs: u32,
+    heartbeatIntervalMs: u32,
+    heartbeatTimeoutMs: u32,
+  }),
+  fc.record({ type: fc.constant(MessageType.NUMBER as const), index: u32, value: u32 }),
+  fc.record({ type: fc.constant(MessageType.END as const), length: u32, checksum: u32 }),
+  fc.record({ type: fc.constant(MessageType.HEARTBEAT as const), nonce: u32 }),
+  fc.record({ type: fc.constant(MessageType.HEARTBEAT_ACK as const), nonce: u32 }),
+  fc.record({ type: fc.constant(MessageType.REJECT as const), code: fc.constantFrom(...Object.values(RejectCode).filter((v): v is RejectCode => typeof v === 'number')), reason: fc.string({ maxLength: 100, unit: 'grapheme' }) }),
+  fc.record({ type: fc.constant(MessageType.ACK as const), verdict: u8 }),
+);
+
+const roundTrip = (m: Message) => decode(new FrameDecoder().push(encode(m))[0]);
+
+describe('codec', () => {
+  it('every message survives encode → frame → decode unchanged', () => {
+    fc.assert(fc.property(message, (m) => expect(roundTrip(m)).toEqual(m)), { numRuns: 1000 });
+  });
+
+  it('a long reason is cut to 512 bytes at a character boundary, never mid-character', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 200, maxLength: 600, unit: 'grapheme' }), (reason) => {
+        const got = roundTrip({ type: MessageType.REJECT, code: RejectCode.BAD_REQUEST, reason });
+        if (got.type !== MessageType.REJECT) throw new Error('not a REJECT');
+        expect(Buffer.byteLength(got.reason)).toBeLessThanOrEqual(MAX_REASON_BYTES);
+        // A prefix of the original characters: no character was split into a replacement char.
+        expect(reason.startsWith(got.reason)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('unknown types are protocol errors that name the type', () => {
+    const known = new Set(Object.values(MessageType));
+    fc.assert(
+      fc.property(u8.filter((t) => !known.has(t)), fc.uint8Array({ maxLength: 20 }), (t, rest) => {
+        expect(() => decode(Buffer.from([t, ...rest]))).toThrow(new ProtocolError(`unknown message type 0x${t.toString(16).padStart(2, '0')}`));
+      }),
+    );
+  });
+
+  it('a known type with the wrong body size is a protocol error, never a misread field', () => {
+    const fixed = Object.entries(BODY_SIZE).map(([t, n]) => [Number(t), n] as const);
+    fc.assert(
+      fc.property(fc.constantFrom(...fixed), fc.integer({ min: 1, max: 60 }), ([type, size], len) => {
+        fc.pre(len !== size);
+        const body = Buffer.alloc(len);
+        body[0] = type;
+        expect(() => decode(body)).toThrow(ProtocolError);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('an empty body and a REJECT without its code are protocol errors', () => {
+    expect(() => decode(Buffer.alloc(0))).toThrow(ProtocolError);
+    expect(() => decode(Buffer.from([MessageType.REJECT]))).toThrow(ProtocolError);
+  });
+});
