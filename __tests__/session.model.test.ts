@@ -130,7 +130,7 @@ describe('session machine, model-based', () => {
   const simple = model.getSimplePaths({ allowDuplicatePaths: true });
 
   it('reaches every lifecycle state', () => {
-    const reached = new Set(shortest.map((p) => JSON.stringify(p.state.value)));
+    const reached = new Set(shortest.map((p) => JSON.stringify((p.state as unknown as { value: unknown }).value)));
     for (const s of ['"suspended"', '"expired"', '"complete"']) expect(reached).toContain(s);
     expect([...reached].some((v) => v.includes('ending'))).toBe(true);
     expect(shortest.length).toBeGreaterThanOrEqual(5);
