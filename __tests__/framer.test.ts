@@ -95,6 +95,36 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('delivers every good frame before a bad prefix, however the stream is chunked', () => {
+    fc.assert(
+      fc.property(
+        fc.array(body, { maxLength: 8 }),
+        fc.oneof(fc.constant(0), fc.integer({ min: MAX_FRAME_BODY + 1, max: 0xffffffff })),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (bodies, badLength, cuts) => {
+          const bad = Buffer.alloc(4);
+          bad.writeUInt32BE(badLength);
+          const stream = Buffer.concat([...bodies.map(encodeFrame), bad, Buffer.from('trailing garbage')]);
+          const d = new FrameDecoder();
+          const got: Buffer[] = [];
+          let error: FrameError | null = null;
+          for (const c of chunk(stream, cuts)) {
+            try {
+              got.push(...d.push(c));
+            } catch (err) {
+              error = err as FrameError;
+              got.push(...error.frames);
+              break;
+            }
+          }
+          expect(error).toBeInstanceOf(FrameError);
+          expect(got.map((b) => b.toString('hex'))).toEqual(bodies.map((b) => b.toString('hex')));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses further input once it has failed (the stream cannot be re-synchronised)', () => {
     const d = new FrameDecoder();
     expect(() => d.push(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toThrow(FrameError);

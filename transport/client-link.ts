@@ -10,7 +10,7 @@ import { describeViolation, type SequenceVerifier } from '../core/verifier';
 import type { LinkEvent, LinkInput } from '../machines/client.machine';
 import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, PROTOCOL_VERSION, RejectCode, RESUMABLE_REJECTS } from './constants';
 import { decode, encode, type Message } from './codec';
-import { FrameDecoder } from './framer';
+import { FrameDecoder, FrameError } from './framer';
 
 export interface LinkOptions {
   host: string;
@@ -129,14 +129,25 @@ export function createLink(opts: LinkOptions) {
     socket.on('data', (chunk: Buffer) => {
       if (finished) return;
       lastHeard = Date.now();
+      let bodies: Buffer[];
+      let frameError: Error | null = null;
       try {
-        for (const body of decoder.push(chunk)) {
+        bodies = decoder.push(chunk);
+      } catch (err) {
+        if (!(err instanceof FrameError)) throw err;
+        // Frames before the bad prefix are valid: handle them first, so nothing they carried is lost.
+        frameError = err;
+        bodies = err.frames;
+      }
+      try {
+        for (const body of bodies) {
           onMessage(decode(body));
           if (finished) return;
         }
       } catch (err) {
-        finish({ type: 'VIOLATION', message: `malformed data from the server: ${(err as Error).message}`, fatal: false });
+        frameError = err as Error;
       }
+      if (frameError) finish({ type: 'VIOLATION', message: `malformed data from the server: ${frameError.message}`, fatal: false });
     });
     socket.on('error', (err: NodeJS.ErrnoException) => finish({ type: 'LOST', reason: err.code ?? err.message }));
     socket.on('close', () => finish({ type: 'LOST', reason: 'connection closed by the server or the network' }));

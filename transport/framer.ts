@@ -10,6 +10,12 @@ import { LENGTH_PREFIX_BYTES, MAX_FRAME_BODY } from './constants';
 
 export class FrameError extends Error {
   override readonly name = 'FrameError';
+  /**
+   * Frames the same chunk completed before the bad prefix. They are valid and in order; a
+   * caller handles them first, so a bad frame merged into one TCP chunk with good ones loses
+   * nothing that came before it.
+   */
+  frames: Buffer[] = [];
 }
 
 export function encodeFrame(body: Buffer): Buffer {
@@ -38,12 +44,22 @@ export class FrameDecoder {
 
   /**
    * Feeds one chunk and returns every body it completes, in order. Throws FrameError on a
-   * length of zero or above the limit; after that the decoder refuses further input, since the
-   * stream can no longer be re-synchronised.
+   * length of zero or above the limit, carrying the bodies completed before it in `frames`;
+   * after that the decoder refuses further input, since the stream cannot be re-synchronised.
    */
   push(chunk: Buffer): Buffer[] {
     if (this.failed) throw new FrameError('decoder already failed');
     const out: Buffer[] = [];
+    try {
+      this.consume(chunk, out);
+    } catch (err) {
+      if (err instanceof FrameError) err.frames = out;
+      throw err;
+    }
+    return out;
+  }
+
+  private consume(chunk: Buffer, out: Buffer[]): void {
     let pos = 0;
     while (pos < chunk.length) {
       if (this.body === null) {
@@ -79,7 +95,6 @@ export class FrameDecoder {
         }
       }
     }
-    return out;
   }
 
   /** Call when the stream ends: a half-received frame is an error, not a silent loss. */

@@ -100,11 +100,14 @@ export class ServerConnection {
   private onData = (chunk: Buffer): void => {
     if (this.closing) return;
     let bodies: Buffer[];
+    let frameError: FrameError | null = null;
     try {
       bodies = this.decoder.push(chunk);
     } catch (err) {
-      this.handlers.onProtocolError(this, err as Error);
-      return;
+      if (!(err instanceof FrameError)) throw err;
+      // What came before the bad prefix is still handled, in order, as if it had its own chunk.
+      frameError = err;
+      bodies = err.frames;
     }
     for (const body of bodies) {
       if (this.closing) return;
@@ -117,6 +120,7 @@ export class ServerConnection {
       }
       this.handlers.onMessage(this, msg);
     }
+    if (frameError && !this.closing) this.handlers.onProtocolError(this, frameError);
   };
 
   private onEnd = (): void => {
