@@ -5,52 +5,9 @@
  * by that delay, any other step is sent as an event. (`createTestModel` refuses machines with
  * `after` transitions, so the TestModel is constructed directly.)
  */
-import { createActor, SimulatedClock, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
-import { sessionMachine, type CloseReason, type SessionEvent, type SessionInput } from '../machines/session.machine';
-
-type Snap = SnapshotFrom<typeof sessionMachine>;
-type AnyEvent = SessionEvent | { type: string };
-
-const input: SessionInput = { id: 'abc', length: 10, nextIndex: 0, connectionId: 1, heartbeatTimeoutMs: 6000, reconnectWindowMs: 30000 };
-
-/** The delayed events of the machine and their delays, read from the definition itself. */
-function delayedEvents(): Map<string, number> {
-  const delays: Record<string, number> = { heartbeatTimeout: input.heartbeatTimeoutMs, reconnectWindow: input.reconnectWindowMs };
-  const out = new Map<string, number>();
-  const walk = (node: { after?: { eventType: string; delay: unknown }[]; states?: Record<string, unknown> }) => {
-    for (const t of node.after ?? []) out.set(t.eventType, delays[String(t.delay)]);
-    for (const child of Object.values(node.states ?? {})) walk(child as typeof node);
-  };
-  walk(sessionMachine.root as never);
-  return out;
-}
-const AFTER = delayedEvents();
-
-/** Events offered in every state: the model decides which ones do something. */
-function eventsFor(state: Snap): AnyEvent[] {
-  return [
-    { type: 'ALL_SENT' },
-    { type: 'ACK' },
-    { type: 'DISCONNECTED', connectionId: state.context.connectionId },
-    { type: 'DISCONNECTED', connectionId: 999 }, // stale: an older connection closing late
-    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: 4 },
-    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: input.length },
-    ...[...AFTER.keys()].map((type) => ({ type })),
-  ];
-}
-
-const serialize = (s: Snap) => JSON.stringify([s.value, s.context.nextIndex >= s.context.length]);
-
-function makeModel() {
-  return new TestModel(sessionMachine as never, {
-    input,
-    events: eventsFor as never,
-    serializeState: ((s: Snap) => serialize(s)) as never,
-    serializeEvent: ((e: AnyEvent) => JSON.stringify({ ...e, connectionId: 'connectionId' in e && e.connectionId === 999 ? 'stale' : undefined })) as never,
-    stateMatcher: ((s: Snap, key: string) => s.matches(key as never)) as never,
-  });
-}
+import { createActor, SimulatedClock } from 'xstate';
+import { sessionMachine, type CloseReason, type SessionEvent } from '../machines/session.machine';
+import { AFTER, input, makeModel, serialize, STALE_CONNECTION, type AnyEvent, type Snap } from './helpers/session-model';
 
 interface Recorded {
   actions: string[];
@@ -87,7 +44,7 @@ function realActor() {
  */
 function relative(e: AnyEvent, now: Snap): SessionEvent {
   const current = now.context.connectionId;
-  if (e.type === 'DISCONNECTED') return { type: 'DISCONNECTED', connectionId: (e as { connectionId: number }).connectionId === 999 ? 999 : current };
+  if (e.type === 'DISCONNECTED') return { type: 'DISCONNECTED', connectionId: (e as { connectionId: number }).connectionId === STALE_CONNECTION ? STALE_CONNECTION : current };
   if (e.type === 'RESUME') return { type: 'RESUME', connectionId: current + 1, nextIndex: (e as { nextIndex: number }).nextIndex };
   return e as SessionEvent;
 }

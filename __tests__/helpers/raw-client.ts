@@ -10,6 +10,7 @@ export class RawClient {
   readonly messages: Message[] = [];
   closed = false;
   private readonly decoder = new FrameDecoder();
+  private heartbeat: NodeJS.Timeout | null = null;
 
   private constructor(port: number) {
     this.socket = net.connect({ host: '127.0.0.1', port });
@@ -17,7 +18,21 @@ export class RawClient {
       for (const body of this.decoder.push(chunk)) this.messages.push(decode(body));
     });
     this.socket.on('error', () => {});
-    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.stopHeartbeats();
+    });
+  }
+
+  /** Behaves like a live client: a HEARTBEAT every `everyMs` until closed. */
+  startHeartbeats(everyMs: number): void {
+    let nonce = 0;
+    this.heartbeat = setInterval(() => this.send({ type: MessageType.HEARTBEAT, nonce: ++nonce }), everyMs);
+  }
+
+  stopHeartbeats(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   static async connect(port: number): Promise<RawClient> {
@@ -55,6 +70,7 @@ export class RawClient {
   }
 
   close(): void {
+    this.stopHeartbeats();
     this.socket.destroy();
   }
 }
