@@ -48,6 +48,19 @@ export class LoadGenerator {
 
   /** Opens the connections at cfg.rampPerSec, resolving when every one has its WELCOME. */
   async open(): Promise<void> {
+    // Heartbeats start with the ramp, as a real client's start with its WELCOME: a server with a
+    // heartbeat timeout shorter than the ramp would otherwise drop the first sessions opened.
+    // Real clients' heartbeats are spread over the interval, not sent in one burst: a burst
+    // of thousands would measure the generator's own stall, and hit the server unrealistically.
+    const slices = Math.max(1, Math.round(this.cfg.heartbeatIntervalMs / HEARTBEAT_TICK_MS));
+    let tick = 0;
+    this.heartbeat = setInterval(() => {
+      const slice = tick++ % slices;
+      for (let k = slice; k < this.conns.length; k += slices) {
+        const c = this.conns[k];
+        if (c.socket && c.id && !c.done) c.socket.write(this.hb);
+      }
+    }, HEARTBEAT_TICK_MS);
     const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
     for (let k = 0; k < this.cfg.connections; k += perTick) {
       for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) {
@@ -62,17 +75,6 @@ export class LoadGenerator {
       if (Date.now() > deadline) throw new Error(`only ${this.counts.welcomes}/${this.cfg.connections} sessions started`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    // Real clients' heartbeats are spread over the interval, not sent in one burst: a burst
-    // of thousands would measure the generator's own stall, and hit the server unrealistically.
-    const slices = Math.max(1, Math.round(this.cfg.heartbeatIntervalMs / HEARTBEAT_TICK_MS));
-    let tick = 0;
-    this.heartbeat = setInterval(() => {
-      const slice = tick++ % slices;
-      for (let k = slice; k < this.conns.length; k += slices) {
-        const c = this.conns[k];
-        if (c.socket && c.id && !c.done) c.socket.write(this.hb);
-      }
-    }, HEARTBEAT_TICK_MS);
   }
 
   /** Starts a measurement stretch: counters and histograms from zero. */

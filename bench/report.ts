@@ -4,7 +4,7 @@ import type { Results, SeedResult } from './run';
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 function seedRow(r: SeedResult): string {
-  return `| ${r.server} | ${r.sessions} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} |`;
+  return `| ${r.server} | ${r.sessions} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} | ${r.connectedAtEnd ?? '–'}/${r.sessions} |`;
 }
 
 export function renderMarkdown(r: Results): string {
@@ -17,8 +17,8 @@ export function renderMarkdown(r: Results): string {
     '',
     '## 1. Seed workload: one number per second per session',
     '',
-    '| server | sessions | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | RSS KiB/session | loss / dup / bad value |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| server | sessions | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | RSS KiB/session | loss / dup / bad value | connected at end |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
     ...r.seed.map(seedRow),
     '',
   ];

@@ -96,6 +96,8 @@ export interface SeedResult {
   dup: number;
   badValues: number;
   rejects: number;
+  /** Sessions still connected at the end of the measurement: a run that lost some is not valid. */
+  connectedAtEnd: number;
 }
 
 export interface ThroughputStep {
@@ -275,10 +277,12 @@ async function steady(kind: ServerKind, sessions: number, intervalMs: number, pl
       dup: sum(reports, 'dups'),
       badValues: sum(reports, 'badValues'),
       rejects: sum(reports, 'rejects'),
+      connectedAtEnd: reports.reduce((a, r) => a + r.connected, 0),
     };
     log(
-      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms, CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}`,
+      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms, CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
     );
+    if (result.connectedAtEnd < sessions) log(`  WARNING: ${sessions - result.connectedAtEnd} session(s) dropped during the run; its figures do not describe N=${sessions}`);
     return { result, gens, server };
   } catch (err) {
     await Promise.all(gens.map((g) => g.close()));
