@@ -12,6 +12,7 @@ import { MessageType } from '../transport/constants';
 import { encode, encodeNumber } from '../transport/codec';
 import { FrameDecoder } from '../transport/framer';
 import { Pacer } from '../transport/pacer';
+import { DEFAULTS } from '../core/config';
 
 interface BareSession {
   socket: net.Socket;
@@ -32,6 +33,7 @@ export function startBareServer(port: number, intervalMs: number): Promise<net.S
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
+    let current: BareSession | undefined;
     socket.on('error', () => {});
     socket.on('data', (chunk) => {
       let bodies: Buffer[];
@@ -61,9 +63,12 @@ export function startBareServer(port: number, intervalMs: number): Promise<net.S
           socket.write(
             encode({ type: MessageType.WELCOME, sessionId: id, seedHi: s.seed.hi, seedLo: s.seed.lo, length: s.length, startIndex: s.next, intervalMs, heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0 }),
           );
+          current = s;
           pacer.add(s);
         } else if (type === MessageType.HEARTBEAT) {
-          socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: b.readUInt32BE(1) }));
+          // The same rule as seqstream (PROTOCOL.md §5): numbers flowing already prove liveness.
+          const s = current;
+          if (!(s && s.socket === socket && s.next < s.length && intervalMs <= DEFAULTS.heartbeatInterval)) socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: b.readUInt32BE(1) }));
         }
       }
     });

@@ -83,6 +83,11 @@ export class SeqServer extends EventEmitter {
     });
   }
 
+  /** Numbers go out at least once per heartbeat interval, so they double as heartbeat acks. */
+  private get numbersProveLiveness(): boolean {
+    return this.opts.intervalMs <= this.opts.heartbeatIntervalMs;
+  }
+
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
   }
@@ -254,6 +259,10 @@ export class SeqServer extends EventEmitter {
     if (stream && stream.conn === conn) stream.heardAt = performance.now();
     switch (msg.type) {
       case MessageType.HEARTBEAT:
+        // A session streaming at least once per heartbeat interval already proves the link
+        // alive with every number; an ACK on top would be a third of all writes at the default
+        // settings (PROTOCOL.md §5). Otherwise (after END, slow intervals, taken over) answer.
+        if (stream?.entry && stream.conn === conn && this.numbersProveLiveness) return;
         conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
         return;
       case MessageType.HEARTBEAT_ACK:
