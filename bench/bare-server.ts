@@ -78,6 +78,8 @@ export function startBareServer(port: number, intervalMs: number): Promise<net.S
 
 if (require.main === module) {
   const [port = '0', interval = '1000'] = process.argv.slice(2);
+  // An orderly exit on SIGTERM, so that profiles (--cpu-prof) are written.
+  process.on('SIGTERM', () => process.exit(0));
   void startBareServer(Number(port), Number(interval)).then((s) => {
     process.stdout.write(`listening on ${(s.address() as net.AddressInfo).port}\n`);
   });

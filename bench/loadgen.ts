@@ -26,6 +26,9 @@ interface Conn {
   done: boolean;
   /** Set by a storm: when the cut happened; cleared at the first number after it. */
   cutAt: number;
+  /** WELCOME arrived on the current socket. Heartbeats wait for it: a heartbeat before the
+   *  RESUME would be the connection's first message, which the server rejects (UNEXPECTED_MESSAGE). */
+  live: boolean;
 }
 
 const now = () => performance.now();
@@ -58,13 +61,13 @@ export class LoadGenerator {
       const slice = tick++ % slices;
       for (let k = slice; k < this.conns.length; k += slices) {
         const c = this.conns[k];
-        if (c.socket && c.id && !c.done) c.socket.write(this.hb);
+        if (c.socket && c.live && !c.done) c.socket.write(this.hb);
       }
     }, HEARTBEAT_TICK_MS);
     const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
     for (let k = 0; k < this.cfg.connections; k += perTick) {
       for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) {
-        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0 };
+        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0, live: false };
         this.conns.push(c);
         this.connect(c);
       }
@@ -119,6 +122,7 @@ export class LoadGenerator {
   private connect(c: Conn): void {
     const s = net.connect({ host: this.cfg.host, port: this.cfg.port });
     c.socket = s;
+    c.live = false;
     s.setNoDelay(true);
     s.on('connect', () => {
       s.write(
@@ -174,6 +178,7 @@ export class LoadGenerator {
       c.length = buf.readUInt32BE(o + 25);
       c.anchorIndex = buf.readUInt32BE(o + 29);
       c.anchorAt = now();
+      c.live = true;
     } else if (type === MessageType.END) {
       c.done = true;
       this.counts.completed++;

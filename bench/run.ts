@@ -10,7 +10,8 @@
  *   --out DIR                     where to write (default bench/results, or bench/results/quick)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { GcStretch } from './gc-watch';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,6 +99,13 @@ export interface SeedResult {
   rejects: number;
   /** Sessions still connected at the end of the measurement: a run that lost some is not valid. */
   connectedAtEnd: number;
+  /**
+   * The server's own view of the measurement stretch (bench/gc-watch.ts): how late its event
+   * loop ran and its longest GC pause. Lateness above these came from the generators' side.
+   */
+  serverLoopP99Ms: number | null;
+  serverLoopMaxMs: number | null;
+  gcMaxPauseMs: number | null;
 }
 
 export interface ThroughputStep {
@@ -148,6 +156,8 @@ interface RunningServer {
   child: ChildProcess;
   port: number;
   stop(): Promise<void>;
+  /** Ends the server's current gc-watch stretch and returns it (null if it did not answer). */
+  stretch(): Promise<GcStretch | null>;
 }
 
 async function startServer(kind: ServerKind, intervalMs: number): Promise<RunningServer> {
@@ -158,7 +168,15 @@ async function startServer(kind: ServerKind, intervalMs: number): Promise<Runnin
     kind === 'seqstream'
       ? [String(port), '--interval', String(intervalMs), '--max-sessions', '20000', '--log-file', path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`)]
       : [String(port), String(intervalMs)];
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under load.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const watchFile = path.join(os.tmpdir(), `seqstream-bench-gc-${process.pid}-${port}.json`);
+  rmSync(watchFile, { force: true });
+  const child = spawn(process.execPath, [...nodeArgs, '--require', path.join(distBench, 'gc-watch.js'), script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GC_WATCH_OUT: watchFile },
+  });
+  let stretches = 0;
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server did not start: ${out}`)), 15_000);
@@ -178,11 +196,33 @@ async function startServer(kind: ServerKind, intervalMs: number): Promise<Runnin
   return {
     child,
     port,
+    stretch: async () => {
+      const seq = ++stretches;
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline) {
+        if (existsSync(watchFile)) {
+          try {
+            const st = JSON.parse(readFileSync(watchFile, 'utf8')) as GcStretch;
+            if (st.seq === seq) return st;
+          } catch {
+            // caught mid-write: read again
+          }
+        }
+        await sleep(20);
+      }
+      return null;
+    },
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
+        // SIGTERM first: a clean exit is what lets --cpu-prof write its profile.
+        const hard = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(hard);
+          resolve();
+        });
+        child.kill('SIGTERM');
       }),
   };
 }
@@ -259,9 +299,11 @@ async function steady(kind: ServerKind, sessions: number, intervalMs: number, pl
     await Promise.all(gens.map((g, k) => g.send({ type: 'open', config: cfg(Math.min(per, sessions - k * per)) })));
     await sleep(plan.warmupMs);
     await Promise.all(gens.map((g) => g.send({ type: 'measure' })));
+    await server.stretch();
     const a = sampleProc(server.child.pid!);
     await sleep(plan.measureMs);
     const b = sampleProc(server.child.pid!);
+    const own = await server.stretch();
     const reports = await Promise.all(gens.map((g) => g.report()));
     const lateness = summarize(merge(reports, 'lateness'));
     const result: SeedResult = {
@@ -278,9 +320,12 @@ async function steady(kind: ServerKind, sessions: number, intervalMs: number, pl
       badValues: sum(reports, 'badValues'),
       rejects: sum(reports, 'rejects'),
       connectedAtEnd: reports.reduce((a, r) => a + r.connected, 0),
+      serverLoopP99Ms: own?.loopDelayMs.p99 ?? null,
+      serverLoopMaxMs: own?.loopDelayMs.max ?? null,
+      gcMaxPauseMs: own ? Math.max(0, ...Object.values(own.gc).map((g) => g.maxMs)) : null,
     };
     log(
-      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms, CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
+      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms (server loop p99 ${result.serverLoopP99Ms?.toFixed(1) ?? '?'} max ${result.serverLoopMaxMs?.toFixed(1) ?? '?'}, GC pause max ${result.gcMaxPauseMs?.toFixed(1) ?? '?'} ms), CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
     );
     if (result.connectedAtEnd < sessions) log(`  WARNING: ${sessions - result.connectedAtEnd} session(s) dropped during the run; its figures do not describe N=${sessions}`);
     return { result, gens, server };

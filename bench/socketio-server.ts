@@ -42,6 +42,8 @@ export function startSocketIoServer(port: number, intervalMs: number): Promise<h
 
 if (require.main === module) {
   const [port = '0', interval = '1000'] = process.argv.slice(2);
+  // An orderly exit on SIGTERM, so that profiles (--cpu-prof) are written.
+  process.on('SIGTERM', () => process.exit(0));
   void startSocketIoServer(Number(port), Number(interval)).then((s) => {
     process.stdout.write(`listening on ${(s.address() as { port: number }).port}\n`);
   });
