@@ -72,6 +72,8 @@ describe('the programs', () => {
     ['client', []],
     ['client', ['49155', 'lots']],
     ['proxy', ['--bogus']],
+    ['proxy', ['--chaos', 'cut,explode']],
+    ['proxy', ['--control-port', '70000']],
   ])('%s %j is refused with a clear message and exit 2', async (program, args) => {
     const p = start(program, args as string[]);
     expect(await p.exit).toBe(2);
@@ -84,7 +86,7 @@ describe('the programs', () => {
     const proxyPort = await freePort();
     const server = start('server', [String(serverPort), '--interval', '20ms', '--heartbeat-interval', '100ms', '--heartbeat-timeout', '500ms']);
     await until(server, /listening on/, 'the server to listen');
-    let proxy = start('proxy', [String(proxyPort), String(serverPort)]);
+    let proxy = start('proxy', [String(proxyPort), String(serverPort), '--control-port', '0']);
     await until(proxy, new RegExp(String(proxyPort)), 'the proxy to listen');
     const client = start('client', [String(proxyPort), '150', '--max-backoff', '200ms']);
     await until(client, /session [0-9a-f]{8}: 150 numbers/, 'the session to start');
@@ -97,12 +99,48 @@ describe('the programs', () => {
     proxy.child.kill('SIGTERM');
     expect(await proxy.exit).toBe(0);
     await until(client, /connection lost at index \d+.*\n(.|\n)*connection lost at index/, 'the second loss');
-    proxy = start('proxy', [String(proxyPort), String(serverPort)]);
+    proxy = start('proxy', [String(proxyPort), String(serverPort), '--control-port', '0']);
 
     expect(await client.exit).toBe(0);
     const verdicts = client.out.split('\n').filter((l) => /^(SUCCESS|FAILURE)/.test(l));
     expect(verdicts).toHaveLength(1);
     expect(verdicts[0]).toMatch(/^SUCCESS: 150 numbers, checksum 0x[0-9a-f]{8} matches the server's, [2-9]\d* reconnect\(s\)/);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 30_000);
+
+  it('the proxy program: control API, chaos with a printed seed, signals', async () => {
+    const serverPort = await freePort();
+    const proxyPort = await freePort();
+    const controlPort = await freePort();
+    const server = start('server', [String(serverPort), '--interval', '20ms', '--heartbeat-interval', '100ms', '--heartbeat-timeout', '500ms']);
+    await until(server, /listening on/, 'the server to listen');
+    const proxy = start('proxy', [String(proxyPort), String(serverPort), '--control-port', String(controlPort), '--chaos', 'latency,slicer', '--seed', '1234', '--chaos-interval', '200ms', '--chaos-max-duration', '100ms']);
+    await until(proxy, /control API on http:\/\/127\.0\.0\.1:\d+/, 'the control API');
+    await until(proxy, /seed 1234 \(replay with --seed 1234\)/, 'the chaos seed');
+    const client = start('client', [String(proxyPort), '60', '--max-backoff', '200ms']);
+    await until(client, /session [0-9a-f]{8}: 60 numbers/, 'the session to start');
+
+    const api = (method: string, route: string, body?: unknown) =>
+      fetch(`http://127.0.0.1:${controlPort}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any })); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const conns = await api('GET', '/connections');
+    expect(conns.status).toBe(200);
+    expect(conns.json).toHaveLength(1);
+    const bad = await api('POST', '/faults', { kind: 'freeze', durationMs: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/durationMs/);
+    // A freeze through the API, lifted by SIGHUP: the client must notice the silence and resume.
+    const freeze = await api('POST', '/faults', { kind: 'freeze' });
+    expect(freeze.status).toBe(201);
+    await until(client, /connection lost at index \d+/, 'the client to notice the freeze');
+    proxy.child.kill('SIGHUP');
+    await until(proxy, /lifted \d+ fault\(s\)/, 'SIGHUP to lift the faults');
+    expect(await client.exit).toBe(0);
+    expect(client.out).toMatch(/^SUCCESS: 60 numbers/m);
+    const stats = await api('GET', '/stats');
+    expect(stats.json.injected.freeze).toBe(1);
+    proxy.child.kill('SIGTERM');
+    expect(await proxy.exit).toBe(0);
     server.child.kill('SIGTERM');
     expect(await server.exit).toBe(0);
   }, 30_000);

@@ -104,7 +104,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     await waitForLine(server, /listening on/, 10_000);
     const startProxy = async () => {
-      proxy = run('proxy', 'proxy', [String(proxyPort), String(serverPort), ...common]);
+      // No control API: the demo drives the proxy by stopping it, and must not take port 49157.
+      proxy = run('proxy', 'proxy', [String(proxyPort), String(serverPort), '--control-port', '0', ...common]);
       children.push(proxy);
       await waitForLine(proxy, /listening|relaying|proxy/i, 10_000);
     };

@@ -16,13 +16,15 @@ export interface LoggerOptions {
   program: string;
   /** Console output; off in tests and for --json runs that want a clean terminal. */
   console?: boolean;
+  /** Erase the terminal line before each console line: a program keeps a live status line there. */
+  clearLine?: boolean;
 }
 
-const consoleFormat = winston.format.printf((info) => {
+const lineFormat = (clear: boolean) => winston.format.printf((info) => {
   const { level, message, timestamp, program, session, index, ...rest } = info as Record<string, unknown>;
   const ctx = [program, session ? `s=${String(session)}` : '', index !== undefined ? `i=${String(index)}` : ''].filter(Boolean).join(' ');
   const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-  return `${String(timestamp)} ${String(level).padEnd(5)} [${ctx}] ${String(message)}${extra}`;
+  return `${clear ? '\r\x1b[2K' : ''}${String(timestamp)} ${String(level).padEnd(5)} [${ctx}] ${String(message)}${extra}`;
 });
 
 export function createLogger(opts: LoggerOptions): Logger {
@@ -31,7 +33,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     transports.push(
       new winston.transports.Console({
         stderrLevels: ['error', 'warn', 'info', 'debug'],
-        format: winston.format.combine(winston.format.timestamp({ format: 'HH:mm:ss.SSS' }), consoleFormat),
+        format: winston.format.combine(winston.format.timestamp({ format: 'HH:mm:ss.SSS' }), lineFormat(opts.clearLine ?? false)),
       }),
     );
   }

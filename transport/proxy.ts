@@ -1,22 +1,27 @@
 /**
- * The relay proxy: client ↔ server byte relay with faults applied through one model, so the
- * terminal keys, signals and (later) an HTTP control API all act the same way.
+ * The fault-injection relay proxy: client ↔ server byte relay with faults ("toxics") applied
+ * through one model (./faults), so terminal keys, signals, the HTTP control API and the chaos
+ * schedule all act the same way.
  *
- * Faults today: cut (FIN both sides), freeze (stop forwarding, keep sockets open) and close
- * (the seed's "stop the proxy"). A freeze pauses reading on both sockets instead of dropping
- * bytes: TCP never loses bytes on a live connection, it stalls, and so does a frozen proxy.
+ * Instant faults (cut, reset) act once on the connections present. Lasting faults (freeze,
+ * latency, bandwidth, slicer, limit, refuse) stay in the active list, act on present and future
+ * connections that match, and lift when removed or when their duration runs out.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { silentLogger, type Logger } from '../core/logger';
+import { describeFault, FaultError, INSTANT_KINDS, parseFaultSpec, toxicsFor, type Direction, type Fault, type FaultKind, type FaultSpec } from './faults';
+import { RelayPipe } from './relay-pipe';
 
 export interface ProxyOptions {
   listenHost: string;
-  /** 0 picks a free port. */
+  /** 0 picks a free port (kept across a refuse outage). */
   listenPort: number;
   upstreamHost: string;
   upstreamPort: number;
   logger?: Logger;
+  /** Jitter source, injectable for replayable runs. */
+  random?: () => number;
 }
 
 export interface ConnectionStats {
@@ -25,50 +30,33 @@ export interface ConnectionStats {
   ageMs: number;
   bytesUp: number;
   bytesDown: number;
+  /** Bytes held back by a toxic, not yet forwarded. */
+  queuedUp: number;
+  queuedDown: number;
   frozen: boolean;
+  /** Faults that have acted on this connection, by kind, since it opened. */
+  faultsApplied: Partial<Record<FaultKind, number>>;
 }
 
-/** One direction of a relayed connection: reads `from`, writes `to`, honours backpressure and freeze. */
-class Pipe {
-  bytes = 0;
-  private backpressured = false;
-  private frozen = false;
-
-  constructor(
-    private readonly from: net.Socket,
-    private readonly to: net.Socket,
-  ) {
-    from.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
-      if (!to.write(chunk)) {
-        this.backpressured = true;
-        this.update();
-      }
-    });
-    to.on('drain', () => {
-      this.backpressured = false;
-      this.update();
-    });
-  }
-
-  setFrozen(frozen: boolean): void {
-    this.frozen = frozen;
-    this.update();
-  }
-
-  /** Reading stops for either reason and resumes only when neither holds. */
-  private update(): void {
-    if (this.frozen || this.backpressured) this.from.pause();
-    else this.from.resume();
-  }
+export interface ProxyStats {
+  listening: boolean;
+  port: number;
+  connections: number;
+  accepted: number;
+  /** Bytes relayed, closed connections included. */
+  bytesUp: number;
+  bytesDown: number;
+  /** Faults injected since start, by kind. */
+  injected: Partial<Record<FaultKind, number>>;
+  activeFaults: number;
 }
 
 export class ProxyConnection {
   readonly createdAt = Date.now();
   readonly clientAddress: string;
-  private readonly up: Pipe;
-  private readonly down: Pipe;
-  private frozen = false;
+  readonly up: RelayPipe;
+  readonly down: RelayPipe;
+  readonly faultsApplied: Partial<Record<FaultKind, number>> = {};
   private closed = false;
 
   constructor(
@@ -76,10 +64,11 @@ export class ProxyConnection {
     private readonly client: net.Socket,
     private readonly upstream: net.Socket,
     private readonly onClose: (conn: ProxyConnection) => void,
+    random: () => number,
   ) {
     this.clientAddress = `${client.remoteAddress}:${client.remotePort}`;
-    this.up = new Pipe(client, upstream);
-    this.down = new Pipe(upstream, client);
+    this.up = new RelayPipe(client, upstream, () => this.closeGracefully(), random);
+    this.down = new RelayPipe(upstream, client, () => this.closeGracefully(), random);
     // Errors (ECONNRESET, EPIPE…) end this connection only; 'close' does the cleanup.
     for (const s of [client, upstream]) {
       s.on('error', () => {});
@@ -96,27 +85,61 @@ export class ProxyConnection {
       ageMs: Date.now() - this.createdAt,
       bytesUp: this.up.bytes,
       bytesDown: this.down.bytes,
-      frozen: this.frozen,
+      queuedUp: this.up.queued,
+      queuedDown: this.down.queued,
+      frozen: this.frozenUp || this.frozenDown,
+      faultsApplied: { ...this.faultsApplied },
     };
   }
 
-  setFrozen(frozen: boolean): void {
-    this.frozen = frozen;
-    this.up.setFrozen(frozen);
-    this.down.setFrozen(frozen);
+  private frozenUp = false;
+  private frozenDown = false;
+
+  applyFaults(active: readonly Fault[]): void {
+    const up = toxicsFor(active, this.id, 'up');
+    const down = toxicsFor(active, this.id, 'down');
+    this.frozenUp = up.frozen;
+    this.frozenDown = down.frozen;
+    this.up.setToxics(up);
+    this.down.setToxics(down);
+  }
+
+  noteFault(kind: FaultKind): void {
+    this.faultsApplied[kind] = (this.faultsApplied[kind] ?? 0) + 1;
   }
 
   /**
-   * Closes both sides now. Closing the descriptors sends a FIN (an RST where unread bytes are
-   * pending, as the kernel does for any close); no side waits for the other to agree.
+   * FIN. Both directions: both sockets are closed now. One direction: a half-close, so the peer
+   * on that side reads end-of-stream while the other direction still flows ('up': the server
+   * sees the client's side end; 'down': the client sees the server's side end).
    */
-  cut(): void {
+  cut(direction: Direction = 'both'): void {
+    if (direction === 'both') return this.destroy();
+    (direction === 'up' ? this.upstream : this.client).end();
+  }
+
+  /**
+   * RST. 'both' aborts both sockets; 'up' aborts the server's side (the client then sees an
+   * ordinary close); 'down' aborts the client's side.
+   */
+  reset(direction: Direction = 'both'): void {
+    if (direction !== 'down') this.upstream.resetAndDestroy();
+    if (direction !== 'up') this.client.resetAndDestroy();
     this.destroy();
+  }
+
+  /** For a used-up limit: FIN both ways after the last permitted bytes are written. */
+  private closeGracefully(): void {
+    this.client.end();
+    this.upstream.end();
+    setTimeout(() => this.destroy(), 1000).unref();
   }
 
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.up.stop();
+    this.down.stop();
     this.client.destroy();
     this.upstream.destroy();
     this.onClose(this);
@@ -126,13 +149,24 @@ export class ProxyConnection {
 export class RelayProxy extends EventEmitter {
   private readonly server: net.Server;
   private readonly conns = new Map<number, ProxyConnection>();
+  private readonly active: Fault[] = [];
+  private readonly expiryTimers = new Map<number, NodeJS.Timeout>();
   private readonly log: Logger;
-  private nextId = 1;
-  private isFrozen = false;
+  private readonly random: () => number;
+  private nextConnId = 1;
+  private nextFaultId = 1;
+  private boundPort = 0;
+  private listening = false;
+  private closing = false;
+  private accepted = 0;
+  private closedBytesUp = 0;
+  private closedBytesDown = 0;
+  private readonly injected: Partial<Record<FaultKind, number>> = {};
 
   constructor(private readonly opts: ProxyOptions) {
     super();
     this.log = opts.logger ?? silentLogger();
+    this.random = opts.random ?? Math.random;
     this.server = net.createServer((client) => this.accept(client));
     this.server.on('error', (err) => this.emit('error', err));
   }
@@ -140,54 +174,174 @@ export class RelayProxy extends EventEmitter {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ port: this.opts.listenPort, host: this.opts.listenHost, backlog: 4096 }, () => {
+      this.server.listen({ port: this.boundPort || this.opts.listenPort, host: this.opts.listenHost, backlog: 4096 }, () => {
         this.server.off('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
+        this.boundPort = (this.server.address() as net.AddressInfo).port;
+        this.listening = true;
+        resolve(this.boundPort);
       });
     });
   }
 
   get port(): number {
-    return (this.server.address() as net.AddressInfo).port;
+    return this.boundPort;
   }
 
+  /** True while a freeze on every connection, both directions, is active (the 'f' key's toggle). */
   get frozen(): boolean {
-    return this.isFrozen;
+    return this.active.some((f) => f.kind === 'freeze' && f.target === 'all' && f.direction === 'both');
   }
 
   connections(): ConnectionStats[] {
     return [...this.conns.values()].map((c) => c.stats);
   }
 
+  connection(id: number): ConnectionStats | undefined {
+    return this.conns.get(id)?.stats;
+  }
+
+  faults(): Fault[] {
+    return this.active.map((f) => ({ ...f }));
+  }
+
+  stats(): ProxyStats {
+    let up = this.closedBytesUp;
+    let down = this.closedBytesDown;
+    for (const c of this.conns.values()) {
+      up += c.up.bytes;
+      down += c.down.bytes;
+    }
+    return {
+      listening: this.listening,
+      port: this.boundPort,
+      connections: this.conns.size,
+      accepted: this.accepted,
+      bytesUp: up,
+      bytesDown: down,
+      injected: { ...this.injected },
+      activeFaults: this.active.length,
+    };
+  }
+
+  /**
+   * Adds a fault from untrusted input (validated by parseFaultSpec). Throws FaultError (400/404)
+   * and changes nothing when the request cannot be carried out.
+   */
+  addFault(input: unknown): Fault {
+    const spec: FaultSpec = parseFaultSpec(input);
+    if (spec.target !== 'all' && !this.conns.has(spec.target)) {
+      throw new FaultError(`no connection #${spec.target} (see the connection list)`, 404);
+    }
+    const now = Date.now();
+    const fault: Fault = { ...spec, id: this.nextFaultId++, createdAt: now, expiresAt: spec.durationMs === null ? null : now + spec.durationMs };
+    this.injected[fault.kind] = (this.injected[fault.kind] ?? 0) + 1;
+    const targets = spec.target === 'all' ? [...this.conns.values()] : [this.conns.get(spec.target)!];
+    if (INSTANT_KINDS.includes(fault.kind)) {
+      for (const c of targets) {
+        c.noteFault(fault.kind);
+        if (fault.kind === 'cut') c.cut(fault.direction);
+        else c.reset(fault.direction);
+      }
+      this.log.info(`${fault.kind}${fault.direction === 'both' ? '' : ' ' + fault.direction}: ${targets.length} connection(s)`);
+      this.emit('fault', fault, targets.length);
+      return fault;
+    }
+    this.active.push(fault);
+    if (fault.expiresAt !== null) {
+      this.expiryTimers.set(
+        fault.id,
+        setTimeout(() => this.lift(fault.id, 'expired'), spec.durationMs!),
+      );
+    }
+    if (fault.kind === 'refuse') {
+      this.stopListening();
+      if (fault.existing === 'cut') for (const c of targets) c.destroy();
+    } else {
+      for (const c of targets) {
+        c.noteFault(fault.kind);
+        c.applyFaults(this.active);
+      }
+    }
+    this.log.info(`fault on: ${describeFault(fault, now)}`);
+    this.emit('fault', fault, targets.length);
+    return fault;
+  }
+
+  /** Removes an active fault; throws FaultError 404 when there is none with that id. */
+  removeFault(id: number): Fault {
+    const f = this.lift(id, 'removed');
+    if (!f) throw new FaultError(`no active fault #${id}`, 404);
+    return f;
+  }
+
+  /** Lifts every active fault; returns how many. */
+  clearFaults(): number {
+    const ids = this.active.map((f) => f.id);
+    for (const id of ids) this.lift(id, 'removed');
+    return ids.length;
+  }
+
   /** Cuts every current connection; returns how many. New connections are still accepted. */
   cutAll(): number {
-    const all = [...this.conns.values()];
-    for (const c of all) c.cut();
-    this.log.info(`cut ${all.length} connection(s)`);
-    this.emit('cut', all.length);
-    return all.length;
+    const before = this.conns.size;
+    this.addFault({ kind: 'cut' });
+    return before;
   }
 
   /** Stops forwarding in both directions on every connection, present and future. */
-  freeze(): void {
-    this.isFrozen = true;
-    for (const c of this.conns.values()) c.setFrozen(true);
-    this.log.info(`frozen: ${this.conns.size} connection(s) stay open, no byte is forwarded`);
-    this.emit('freeze');
+  freeze(durationMs?: number): Fault {
+    return this.addFault(durationMs === undefined ? { kind: 'freeze' } : { kind: 'freeze', durationMs });
   }
 
-  unfreeze(): void {
-    this.isFrozen = false;
-    for (const c of this.conns.values()) c.setFrozen(false);
-    this.log.info('thawed: forwarding again');
-    this.emit('unfreeze');
+  /** Lifts every freeze on all connections. */
+  unfreeze(): number {
+    const ids = this.active.filter((f) => f.kind === 'freeze' && f.target === 'all').map((f) => f.id);
+    for (const id of ids) this.lift(id, 'removed');
+    return ids.length;
   }
 
   /** Stops listening and drops every connection: what stopping the seed's proxy did. */
   close(): Promise<void> {
-    const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.closing = true;
+    for (const t of this.expiryTimers.values()) clearTimeout(t);
+    this.expiryTimers.clear();
+    this.active.length = 0;
+    const done = new Promise<void>((resolve) => (this.listening ? this.server.close(() => resolve()) : resolve()));
+    this.listening = false;
     for (const c of [...this.conns.values()]) c.destroy();
     return done;
+  }
+
+  private lift(id: number, why: 'removed' | 'expired'): Fault | undefined {
+    const i = this.active.findIndex((f) => f.id === id);
+    if (i < 0) return undefined;
+    const [fault] = this.active.splice(i, 1);
+    const timer = this.expiryTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.expiryTimers.delete(id);
+    if (fault.kind === 'refuse') {
+      if (!this.active.some((f) => f.kind === 'refuse') && !this.closing) this.resumeListening();
+    } else {
+      for (const c of this.conns.values()) c.applyFaults(this.active);
+    }
+    this.log.info(`fault ${why}: ${describeFault({ ...fault, expiresAt: null })}`);
+    this.emit('lifted', fault, why);
+    return fault;
+  }
+
+  /** Closing the listener makes new connections fail with ECONNREFUSED, as a stopped proxy did. */
+  private stopListening(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.server.close();
+  }
+
+  private resumeListening(): void {
+    if (this.listening) return;
+    this.listen().catch((err: Error) => {
+      this.log.error(`cannot listen again on port ${this.boundPort} after the refuse fault: ${err.message}`);
+      this.emit('error', err);
+    });
   }
 
   private accept(client: net.Socket): void {
@@ -206,14 +360,27 @@ export class RelayProxy extends EventEmitter {
     upstream.once('connect', () => {
       upstream.off('error', onFail);
       client.off('close', abandon);
-      const conn = new ProxyConnection(this.nextId++, client, upstream, (c) => {
-        this.conns.delete(c.id);
-        this.log.info(`connection ${c.id} closed (${c.stats.bytesUp} bytes up, ${c.stats.bytesDown} down)`);
-        this.emit('close', c.stats);
-      });
+      this.accepted++;
+      const conn = new ProxyConnection(
+        this.nextConnId++,
+        client,
+        upstream,
+        (c) => {
+          this.conns.delete(c.id);
+          this.closedBytesUp += c.up.bytes;
+          this.closedBytesDown += c.down.bytes;
+          this.log.info(`connection ${c.id} closed (${c.up.bytes} bytes up, ${c.down.bytes} down)`);
+          // A fault aimed at this connection has nothing left to act on.
+          for (const f of this.active.filter((f) => f.target === c.id)) this.lift(f.id, 'removed');
+          this.emit('close', c.stats);
+        },
+        this.random,
+      );
       this.conns.set(conn.id, conn);
-      conn.setFrozen(this.isFrozen);
-      this.log.info(`connection ${conn.id} from ${conn.clientAddress}${this.isFrozen ? ' (frozen)' : ''}`);
+      const shaping = this.active.filter((f) => f.target === 'all' && f.kind !== 'refuse');
+      for (const f of shaping) conn.noteFault(f.kind);
+      conn.applyFaults(this.active); // this also starts reading the client, unless frozen
+      this.log.info(`connection ${conn.id} from ${conn.clientAddress}${shaping.length ? ` (faults: ${shaping.map((f) => f.kind).join(', ')})` : ''}`);
       this.emit('connection', conn.stats);
     });
   }

@@ -1,0 +1,113 @@
+/**
+ * The proxy's HTTP control API over real HTTP: JSON in and out, the same fault model as the
+ * keys and signals, 4xx with a message for every bad request, and the relay unharmed by them.
+ */
+import http from 'node:http';
+import { RelayPair } from './helpers/relay-pair';
+import { waitFor } from './helpers/net';
+import { MAX_CONTROL_BODY, ProxyControl } from '../transport/proxy-control';
+
+let pair: RelayPair;
+let control: ProxyControl;
+let port: number;
+
+beforeEach(async () => {
+  pair = await RelayPair.start();
+  control = new ProxyControl(pair.proxy);
+  port = await control.listen('127.0.0.1', 0);
+});
+afterEach(async () => {
+  await control.close();
+  await pair.close();
+});
+
+interface Reply {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function call(method: string, path: string, body?: string | Buffer): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: body !== undefined ? { 'content-type': 'application/json' } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text;
+        if ((res.headers['content-type'] ?? '').startsWith('application/json')) parsed = JSON.parse(text);
+        resolve({ status: res.statusCode!, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('lists connections with their stats, and one by id', async () => {
+  const e = await pair.open();
+  e.client.write('hello');
+  await waitFor(() => e.atServer().length === 5, 'the bytes');
+  const list = await call('GET', '/connections');
+  expect(list.status).toBe(200);
+  expect(list.body).toHaveLength(1);
+  expect(list.body[0]).toMatchObject({ id: e.connId, bytesUp: 5, bytesDown: 0, frozen: false });
+  const one = await call('GET', `/connections/${e.connId}`);
+  expect(one.body.id).toBe(e.connId);
+});
+
+test('adds, lists and removes faults; they act on the relay', async () => {
+  const e = await pair.open();
+  const added = await call('POST', '/faults', JSON.stringify({ kind: 'freeze', direction: 'up', durationMs: 60_000 }));
+  expect(added.status).toBe(201);
+  expect(added.body).toMatchObject({ kind: 'freeze', direction: 'up', target: 'all', durationMs: 60_000 });
+  expect(pair.proxy.connection(e.connId)!.frozen).toBe(true);
+  const listed = await call('GET', '/faults');
+  expect(listed.body.map((f: { id: number }) => f.id)).toEqual([added.body.id]);
+  e.client.write('held');
+  const removed = await call('DELETE', `/faults/${added.body.id}`);
+  expect(removed.status).toBe(200);
+  await waitFor(() => e.atServer().toString() === 'held', 'the bytes after the fault is removed');
+  expect((await call('GET', '/faults')).body).toEqual([]);
+});
+
+test('DELETE /connections/:id cuts that connection; DELETE /faults lifts all', async () => {
+  const e = await pair.open();
+  await call('POST', '/faults', JSON.stringify({ kind: 'latency', latencyMs: 10 }));
+  await call('POST', '/faults', JSON.stringify({ kind: 'slicer', sliceBytes: 2 }));
+  expect((await call('DELETE', '/faults')).body).toEqual({ removed: 2 });
+  const cut = await call('DELETE', `/connections/${e.connId}`);
+  expect(cut.status).toBe(200);
+  await waitFor(() => e.clientEvents.includes('close'), 'the cut');
+  const stats = await call('GET', '/stats');
+  expect(stats.body).toMatchObject({ connections: 0, accepted: 1, injected: { latency: 1, slicer: 1, cut: 1 }, activeFaults: 0 });
+});
+
+test('every bad request gets a 4xx with a message, and the relay keeps running', async () => {
+  const e = await pair.open();
+  const cases: [string, string, string | undefined, number, RegExp][] = [
+    ['POST', '/faults', JSON.stringify({ kind: 'explode' }), 400, /unknown fault kind/],
+    ['POST', '/faults', JSON.stringify({ kind: 'freeze', durationMs: -1 }), 400, /durationMs must be in/],
+    ['POST', '/faults', '{not json', 400, /not valid JSON/],
+    ['POST', '/faults', JSON.stringify({ kind: 'freeze', target: 4242 }), 404, /no connection #4242/],
+    ['DELETE', '/faults/77', undefined, 404, /no active fault #77/],
+    ['DELETE', '/faults/abc', undefined, 400, /fault id must be a whole number/],
+    ['GET', '/connections/999', undefined, 404, /no connection #999/],
+    ['GET', '/nowhere', undefined, 404, /no route/],
+    ['PUT', '/faults', '{}', 405, /PUT is not allowed/],
+    ['POST', '/faults', Buffer.alloc(MAX_CONTROL_BODY + 1, 0x20).toString(), 413, /request body over/],
+  ];
+  for (const [method, path, body, status, message] of cases) {
+    const r = await call(method, path, body);
+    expect({ method, path, status: r.status }).toEqual({ method, path, status });
+    expect(r.body.error).toMatch(message);
+  }
+  expect(pair.proxy.faults()).toEqual([]);
+  e.client.write('alive');
+  await waitFor(() => e.atServer().toString() === 'alive', 'the relay after the bad requests');
+});
+
+test('GET / lists the routes', async () => {
+  const r = await call('GET', '/');
+  expect(r.status).toBe(200);
+  expect(r.body).toMatch(/POST   \/faults/);
+});

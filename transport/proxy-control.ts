@@ -1,0 +1,159 @@
+/**
+ * The proxy's HTTP control API: JSON in and out, loopback by default. Every route is a thin
+ * wrapper over RelayProxy's fault model; a bad request gets a 4xx with a message and changes
+ * nothing, and the relay keeps running whatever arrives here.
+ *
+ *   GET    /                  the route list (text)
+ *   GET    /stats             totals: connections, bytes each way, faults injected by kind
+ *   GET    /connections       every open connection with its stats
+ *   GET    /connections/:id   one connection
+ *   DELETE /connections/:id   cut that connection (same as POST /faults {"kind":"cut","target":id})
+ *   GET    /faults            active (lasting) faults
+ *   POST   /faults            add a fault: {"kind":"latency","latencyMs":200,"durationMs":5000,...}
+ *   DELETE /faults/:id        lift one fault
+ *   DELETE /faults            lift them all
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { FaultError } from './faults';
+import type { RelayProxy } from './proxy';
+
+/** A control request body is a small JSON object; anything bigger is refused before it is read. */
+export const MAX_CONTROL_BODY = 16 * 1024;
+
+export const CONTROL_ROUTES = `GET    /stats             totals: connections, bytes each way, faults injected by kind
+GET    /connections       open connections with bytes each way, age, faults applied
+GET    /connections/:id   one connection
+DELETE /connections/:id   cut that connection
+GET    /faults            active faults
+POST   /faults            add a fault (JSON: kind, target, direction, durationMs, and the kind's parameters)
+DELETE /faults/:id        lift one fault
+DELETE /faults            lift every fault`;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_CONTROL_BODY) return reject(new HttpError(413, `request body over ${MAX_CONTROL_BODY} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_CONTROL_BODY) {
+        reject(new HttpError(413, `request body over ${MAX_CONTROL_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      try {
+        resolve(text.trim() === '' ? {} : JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'the body is not valid JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function idFrom(text: string, what: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new HttpError(400, `${what} id must be a whole number, got "${text}"`);
+  return Number(text);
+}
+
+async function route(proxy: RelayProxy, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://control');
+  const parts = url.pathname.split('/').filter(Boolean);
+  const method = req.method ?? 'GET';
+  const allow = (methods: string[]) => {
+    if (!methods.includes(method)) throw new HttpError(405, `${method} is not allowed on ${url.pathname}; use ${methods.join(' or ')}`);
+  };
+  if (parts.length === 0) {
+    allow(['GET']);
+    return send(res, 200, `seqstream proxy control API\n\n${CONTROL_ROUTES}\n`);
+  }
+  const [head, id, ...rest] = parts;
+  if (rest.length > 0) throw new HttpError(404, `no route ${url.pathname}`);
+  switch (head) {
+    case 'stats':
+      if (id !== undefined) break;
+      allow(['GET']);
+      return send(res, 200, proxy.stats());
+    case 'connections': {
+      if (id === undefined) {
+        allow(['GET']);
+        return send(res, 200, proxy.connections());
+      }
+      allow(['GET', 'DELETE']);
+      const connId = idFrom(id, 'connection');
+      if (method === 'DELETE') {
+        const fault = proxy.addFault({ kind: 'cut', target: connId });
+        return send(res, 200, { cut: connId, fault });
+      }
+      const stats = proxy.connection(connId);
+      if (!stats) throw new HttpError(404, `no connection #${connId}`);
+      return send(res, 200, stats);
+    }
+    case 'faults': {
+      if (id === undefined) {
+        allow(['GET', 'POST', 'DELETE']);
+        if (method === 'GET') return send(res, 200, proxy.faults());
+        if (method === 'DELETE') return send(res, 200, { removed: proxy.clearFaults() });
+        const fault = proxy.addFault(await readJson(req));
+        return send(res, 201, fault);
+      }
+      allow(['DELETE']);
+      return send(res, 200, { removed: proxy.removeFault(idFrom(id, 'fault')) });
+    }
+    default:
+      break;
+  }
+  throw new HttpError(404, `no route ${url.pathname} (GET / lists them)`);
+}
+
+export class ProxyControl {
+  private readonly server: http.Server;
+
+  constructor(private readonly proxy: RelayProxy) {
+    this.server = http.createServer((req, res) => {
+      route(this.proxy, req, res).catch((err: Error) => {
+        const status = err instanceof HttpError ? err.status : err instanceof FaultError ? err.status : 500;
+        if (!res.headersSent) send(res, status, { error: err.message });
+        else res.destroy();
+      });
+    });
+    // A broken control client is its own problem; it must not take the relay down.
+    this.server.on('clientError', (_err, socket: net.Socket) => socket.destroy());
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
