@@ -45,6 +45,9 @@ export enum RejectCode {
  * other code is final for the session (or, on a HELLO, for the request).
  */
 export const RESUMABLE_REJECTS: ReadonlySet<RejectCode> = new Set([
+  // The client did send HELLO/RESUME; the link held it back (a stalled path, a frozen proxy).
+  // The session, if any, is untouched, so the client tries again.
+  RejectCode.HANDSHAKE_TIMEOUT,
   RejectCode.SLOW_CONSUMER,
   RejectCode.HEARTBEAT_TIMEOUT,
   RejectCode.SHUTTING_DOWN,
