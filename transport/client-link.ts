@@ -22,7 +22,7 @@ export interface LinkOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   /** Called after each accepted number (progress display). */
-  onNumber?: (index: number) => void;
+  onNumber?: (index: number, value: number) => void;
 }
 
 export function createLink(opts: LinkOptions) {
@@ -86,7 +86,7 @@ export function createLink(opts: LinkOptions) {
           if (verifier.seed === null) return finish({ type: 'VIOLATION', message: 'NUMBER before WELCOME', fatal: true });
           const v = verifier.accept(msg.index, msg.value);
           if (v) return finish({ type: 'VIOLATION', message: describeViolation(v), fatal: v.kind === 'value' || v.kind === 'overrun' });
-          opts.onNumber?.(msg.index);
+          opts.onNumber?.(msg.index, msg.value);
           return;
         }
         case MessageType.END: {

@@ -18,7 +18,8 @@ export interface ClientOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   connectTimeoutMs?: number;
-  onNumber?: (index: number, verifier: SequenceVerifier) => void;
+  /** Every number accepted in order; `value` is what arrived, for checks independent of the verifier. */
+  onNumber?: (index: number, verifier: SequenceVerifier, value: number) => void;
   onLoss?: (reason: string, nextIndex: number, ctx: ClientContext) => void;
   onResume?: (startIndex: number, ctx: ClientContext) => void;
   /** Every state change, for --trace and the tests. */
@@ -56,7 +57,7 @@ export function runClient(opts: ClientOptions): { result: Promise<ClientResult>;
     connectTimeoutMs: opts.connectTimeoutMs ?? Math.max(2000, opts.heartbeatTimeoutMs),
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
-    onNumber: opts.onNumber && ((i) => opts.onNumber!(i, verifier)),
+    onNumber: opts.onNumber && ((i, value) => opts.onNumber!(i, verifier, value)),
   });
   const machine = clientMachine.provide({
     actors: { link },
