@@ -152,6 +152,17 @@ function freePort(): Promise<number> {
   });
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 interface RunningServer {
   child: ChildProcess;
   port: number;
@@ -166,7 +177,17 @@ async function startServer(kind: ServerKind, intervalMs: number): Promise<Runnin
     kind === 'seqstream' ? path.join(root, 'bin', 'server.js') : path.join(distBench, kind === 'bare' ? 'bare-server.js' : 'socketio-server.js');
   const args =
     kind === 'seqstream'
-      ? [String(port), '--interval', String(intervalMs), '--max-sessions', '20000', '--log-file', path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`)]
+      ? [
+          String(port),
+          '--interval',
+          String(intervalMs),
+          '--max-sessions',
+          '20000',
+          '--log-file',
+          path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`),
+          // BENCH_SEQSTREAM_ARGS="--log-level warn": extra server flags, for experiments.
+          ...(process.env.BENCH_SEQSTREAM_ARGS ?? '').split(' ').filter(Boolean),
+        ]
       : [String(port), String(intervalMs)];
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -178,19 +199,22 @@ async function startServer(kind: ServerKind, intervalMs: number): Promise<Runnin
   });
   let stretches = 0;
   let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} server did not start: ${out}`)), 15_000);
-    const on = (b: Buffer) => {
-      out += b.toString();
-      if (/listening on/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', on);
-    child.stderr!.on('data', on);
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${out}`)));
-  });
+  const collect = (b: Buffer) => (out += b.toString());
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  // Ready when the port accepts a connection: a server at --log-level warn prints nothing.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${kind} server exited (${child.exitCode}): ${out}`);
+    if (await accepts(port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${kind} server did not start: ${out}`);
+    }
+    await sleep(50);
+  }
+  child.stdout!.off('data', collect);
+  child.stderr!.off('data', collect);
   child.stdout!.resume();
   child.stderr!.resume();
   return {
