@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import WebSocket from 'ws';
 
 const dist = path.join(__dirname, '..', 'dist', 'bin');
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'seqstream-e2e-'));
@@ -74,6 +75,7 @@ describe('the programs', () => {
     ['proxy', ['--bogus']],
     ['proxy', ['--chaos', 'cut,explode']],
     ['proxy', ['--control-port', '70000']],
+    ['server', ['--inspect=sideways']],
   ])('%s %j is refused with a clear message and exit 2', async (program, args) => {
     const p = start(program, args as string[]);
     expect(await p.exit).toBe(2);
@@ -108,6 +110,46 @@ describe('the programs', () => {
     server.child.kill('SIGTERM');
     expect(await server.exit).toBe(0);
   }, 30_000);
+
+  it('server --inspect=0 serves the inspector page on a free port and prints it', async () => {
+    const port = await freePort();
+    const server = start('server', [String(port), '--interval', '20ms', '--inspect=0']);
+    await until(server, /inspector on http:\/\/127\.0\.0\.1:\d+\//, 'the inspector address');
+    const address = /inspector on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(server.out + server.err)![1];
+    const client = start('client', [String(port), '20']);
+    expect(await client.exit).toBe(0);
+    const page = await fetch(address);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<title>seqstream inspector<\/title>/);
+    const summary = (await (await fetch(address + 'summary')).json()) as { counts: Record<string, number> };
+    expect(summary.counts.complete).toBe(1);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 20_000);
+
+  it('server --inspect=stately loads the ESM-only @statelyai/inspect and bridges events to its WebSocket receiver', async () => {
+    const port = await freePort();
+    const server = start('server', [String(port), '--interval', '20ms', '--inspect=stately']);
+    await until(server, /Stately inspector bridge: open http:\/\/localhost:(\d+)\//, 'the bridge address');
+    const bridgePort = /Stately inspector bridge: open http:\/\/localhost:(\d+)\//.exec(server.out + server.err)![1];
+    // Stand in for the browser side of the bridge (whose UI would come from stately.ai).
+    const ws = new WebSocket(`ws://127.0.0.1:${bridgePort}`);
+    const seen: { type: string; snapshot?: { context?: { id?: string } } }[] = [];
+    ws.on('message', (m) => seen.push(JSON.parse(m.toString())));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    const client = start('client', [String(port), '10']);
+    expect(await client.exit).toBe(0);
+    const deadline = Date.now() + 5000;
+    while (!seen.some((e) => e.type === '@xstate.snapshot') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ws.close();
+    expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['@xstate.actor', '@xstate.event', '@xstate.snapshot']));
+    // The resume credential never leaves the server: contexts carry 8 hex digits of the id.
+    const ids = seen.map((e) => e.snapshot?.context?.id).filter((x): x is string => typeof x === 'string');
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((id) => /^[0-9a-f]{8}$/.test(id))).toBe(true);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 20_000);
 
   it('the proxy program: control API, chaos with a printed seed, signals', async () => {
     const serverPort = await freePort();

@@ -3,21 +3,48 @@
 import { createLogger } from '../core/logger';
 import { defineProgram } from '../core/config';
 import { SeqServer } from '../transport/server';
-import { configOrExit, EXIT_FAILURE } from './run';
+import { sessionMachine } from '../machines/session.machine';
+import { InspectError, launchInspection, type Inspection } from '../inspector/launch';
+import { configOrExit, EXIT_FAILURE, EXIT_USAGE } from './run';
 
 const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'logLevel', 'logFile'],
-  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'inspect', 'inspectHost', 'logLevel', 'logFile'],
+  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = configOrExit(spec, argv);
   if (!cfg) return;
   const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server' });
-  const server = new SeqServer({
+  let inspection: Inspection | null = null;
+  let server: SeqServer | null = null;
+  if (cfg.inspect !== '') {
+    try {
+      inspection = await launchInspection({
+        value: cfg.inspect,
+        host: cfg.inspectHost,
+        machine: sessionMachine,
+        intervalMs: cfg.interval,
+        probeIndex: (id) => server?.store.get(id)?.nextIndex,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (err instanceof InspectError) {
+        process.stderr.write(`server: ${e.message}\nTry 'server --help'.\n`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      log.error(`cannot start the inspector: ${e.code === 'EADDRINUSE' ? `port ${cfg.inspect} is already in use (--inspect=0 picks a free one)` : e.message}`);
+      log.on('finish', () => process.exit(EXIT_FAILURE));
+      log.end();
+      return;
+    }
+    log.info(inspection.describe);
+  }
+  server = new SeqServer({
     host: cfg.host,
     port: cfg.port,
     intervalMs: cfg.interval,
@@ -28,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     maxSessions: cfg.maxSessions,
     maxWriteBuffer: cfg.maxWriteBuffer,
     logger: log,
+    actors: inspection ? { inspect: inspection.inspect } : undefined,
   });
   try {
     const port = await server.listen();
@@ -55,7 +83,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     stopping = true;
     log.info(`${signal}: shutting down`);
     clearInterval(status);
-    await server.close();
+    await server!.close();
+    await inspection?.close();
     log.on('finish', () => process.exit(0));
     log.end();
   };

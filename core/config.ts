@@ -15,6 +15,8 @@ interface Setting<K extends Kind> {
   readonly env?: string;
   readonly help: string;
   readonly default: K extends 'port' | 'duration' | 'count' ? number : K extends 'bool' ? boolean : K extends 'level' ? LogLevel : string;
+  /** The flag may stand alone (`--inspect`) and then means this; a value needs `=` (`--inspect=9000`). */
+  readonly implied?: string;
   /** Smallest accepted value, for numbers. */
   readonly min?: number;
   readonly max?: number;
@@ -23,6 +25,9 @@ interface Setting<K extends Kind> {
 function setting<K extends Kind>(s: Setting<K>): Setting<K> {
   return s;
 }
+
+/** The local inspector's port when `--inspect` is given without one. */
+export const DEFAULT_INSPECT_PORT = 49158;
 
 export const SETTINGS = {
   host: setting({ kind: 'string', flag: 'host', env: 'SEQSTREAM_HOST', default: '127.0.0.1', help: 'address to listen on or connect to' }),
@@ -41,6 +46,15 @@ export const SETTINGS = {
   logFile: setting({ kind: 'string', flag: 'log-file', env: 'SEQSTREAM_LOG_FILE_PATH', default: 'logs/app.log', help: 'JSON-lines log file ("" for none); its folder is created' }),
   maxBackoff: setting({ kind: 'duration', flag: 'max-backoff', env: 'SEQSTREAM_MAX_BACKOFF', default: 5000, min: 1, max: 3_600_000, help: 'cap of the client reconnect backoff' }),
   maxReconnects: setting({ kind: 'count', flag: 'max-reconnects', env: 'SEQSTREAM_MAX_RECONNECTS', default: 0, min: 0, max: 1e9, help: 'give up after this many reconnects in a row (0: never, like the seed)' }),
+  inspect: setting({
+    kind: 'string',
+    flag: 'inspect',
+    env: 'SEQSTREAM_INSPECT',
+    default: '',
+    implied: String(DEFAULT_INSPECT_PORT),
+    help: `live session inspector: --inspect (web page on port ${DEFAULT_INSPECT_PORT}), --inspect=PORT (0: any free port), --inspect=stately (Stately's inspector, needs internet), --inspect=ws://HOST:PORT (a @statelyai/inspect WebSocket receiver)`,
+  }),
+  inspectHost: setting({ kind: 'string', flag: 'inspect-host', env: 'SEQSTREAM_INSPECT_HOST', default: '127.0.0.1', help: 'address the inspector page listens on (it shows every session: keep it on loopback)' }),
   controlHost: setting({ kind: 'string', flag: 'control-host', env: 'SEQSTREAM_CONTROL_HOST', default: '127.0.0.1', help: 'address of the proxy\'s HTTP control API (keep it on loopback: it can cut every connection)' }),
   controlPort: setting({ kind: 'count', flag: 'control-port', env: 'SEQSTREAM_CONTROL_PORT', default: 49157, min: 0, max: 65535, help: 'port of the proxy\'s HTTP control API (0: no API)' }),
   chaos: setting({ kind: 'string', flag: 'chaos', env: 'SEQSTREAM_CHAOS', default: '', help: 'inject random faults of these kinds: "all" or a list such as cut,reset,freeze,latency,slicer ("" : off)' }),
@@ -150,6 +164,10 @@ export function parseArgs<N extends SettingName>(
         cfg[name] = eq === -1 ? !negated : parseValue(name, s, arg.slice(eq + 1), 'flag');
         continue;
       }
+      if (s.implied !== undefined && eq === -1) {
+        cfg[name] = s.implied;
+        continue;
+      }
       const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (raw === undefined) throw new ConfigError(`option --${flag} needs a value`);
       cfg[name] = parseValue(name, s, raw, 'flag');
@@ -191,7 +209,7 @@ export function helpText<N extends SettingName>(spec: ProgramSpec<N>): string {
   const usage = [spec.program, '[options]', ...spec.positionals.map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`))].join(' ');
   const rows = spec.settings.map((n) => {
     const s = table[n];
-    const left = `  --${s.flag}${s.kind === 'bool' ? '' : ' <' + (s.kind === 'duration' ? 'ms|Ns' : s.kind === 'level' ? 'level' : s.kind === 'port' ? 'port' : s.kind === 'count' ? 'n' : 'text') + '>'}`;
+    const left = `  --${s.flag}${s.kind === 'bool' ? '' : s.implied !== undefined ? '[=value]' : ' <' + (s.kind === 'duration' ? 'ms|Ns' : s.kind === 'level' ? 'level' : s.kind === 'port' ? 'port' : s.kind === 'count' ? 'n' : 'text') + '>'}`;
     const def = s.kind === 'bool' ? '' : ` [default ${s.kind === 'duration' ? s.default + ' ms' : JSON.stringify(s.default)}${s.env ? ', env ' + s.env : ''}]`;
     return `${left.padEnd(34)} ${s.help}${def}`;
   });

@@ -1,0 +1,141 @@
+/// <reference lib="dom" />
+/**
+ * The live inspector in a real browser: Debian's Chromium driven by playwright-core (headless,
+ * no sandbox; `.ci/run` installs the chromium package). A server with the inspector, three
+ * clients through the proxy, one of them cut: the page must show that session go
+ * streaming → suspended (with a running countdown) → streaming → complete, and the counts by
+ * state must follow. A screenshot is saved in test-artifacts/ (not committed).
+ *
+ * No Chromium is a failure, not a skip: CI must not pass without having run this.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { sessionMachine } from '../machines/session.machine';
+import { InspectorHub } from '../inspector/hub';
+import { InspectorServer } from '../inspector/http';
+import { RelayProxy } from '../transport/proxy';
+import type { SeqServer } from '../transport/server';
+import { startClient, startServer, waitFor } from './helpers/net';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
+// The flags the machine notes give for Chromium on this closed network.
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let browser: Browser;
+let page: Page;
+let server: SeqServer;
+let proxy: RelayProxy;
+let hub: InspectorHub;
+let inspector: InspectorServer;
+let url: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
+  hub = new InspectorHub({ intervalMs: 20, flushMs: 100, probeIndex: (id) => server?.store.get(id)?.nextIndex });
+  server = await startServer({ intervalMs: 20, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300, reconnectWindowMs: 5000, actors: { inspect: hub.inspect } });
+  proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
+  await proxy.listen();
+  inspector = new InspectorServer(hub, sessionMachine);
+  url = `http://127.0.0.1:${await inspector.listen('127.0.0.1', 0)}/`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await inspector?.close();
+  hub?.close();
+  await proxy?.close();
+  await server?.close();
+});
+
+const countOf = (state: string) => page.locator(`#counts li[data-state="${state}"] .n`);
+const rowOf = (shortId: string) => page.locator('#sessions tbody tr', { has: page.locator('td.id', { hasText: shortId }) });
+
+test('a cut session goes streaming → suspended → streaming → complete on the page, counts follow, the countdown runs', async () => {
+  await page.goto(url);
+  await page.locator('#status[data-status="live"]').waitFor({ timeout: 10_000 });
+  // The chart is drawn from the machine: every top-level state has a box with a count.
+  for (const s of ['streaming', 'suspended', 'expired', 'complete']) await page.locator(`#chart g.state[data-state="${s}"]`).waitFor();
+
+  // Client A alone first, so the proxy's only connection is A's.
+  let idA = '';
+  const a = startClient(proxy.port, 150, {
+    heartbeatIntervalMs: 50,
+    heartbeatTimeoutMs: 300,
+    // A waits 1–2 s before reconnecting: long enough to watch its countdown.
+    baseBackoffMs: 2000,
+    maxBackoffMs: 2000,
+    onResume: (_i, ctx) => (idA = ctx.sessionId ?? ''),
+  });
+  await waitFor(() => idA !== '' && proxy.connections().length === 1, 'client A to start');
+  const connA = proxy.connections()[0].id;
+  const others = [startClient(proxy.port, 100), startClient(proxy.port, 100)];
+  const shortA = idA.slice(0, 8);
+
+  await rowOf(shortA).locator('.state-badge', { hasText: 'streaming' }).waitFor({ timeout: 5000 });
+  await page.waitForFunction(() => document.querySelector('#counts li[data-state="streaming"] .n')?.textContent === '3', undefined, { timeout: 5000 });
+
+  proxy.addFault({ kind: 'cut', target: connA });
+  await rowOf(shortA).locator('.state-badge', { hasText: 'suspended' }).waitFor({ timeout: 5000 });
+  expect(await countOf('suspended').textContent()).toBe('1');
+  const countdown = rowOf(shortA).locator('td.countdown');
+  const first = parseFloat((await countdown.textContent()) ?? '');
+  expect(first).toBeGreaterThan(3);
+  expect(first).toBeLessThanOrEqual(5);
+  await page.waitForFunction(
+    ({ id, before }) => {
+      const tr = Array.from(document.querySelectorAll('#sessions tbody tr')).find((r) => r.querySelector('td.id')?.textContent === id);
+      const v = parseFloat(tr?.querySelector('td.countdown')?.textContent ?? '');
+      return Number.isFinite(v) && v < before;
+    },
+    { id: shortA, before: first },
+    { timeout: 3000 },
+  );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'inspector-suspended.png'), fullPage: true });
+
+  await rowOf(shortA).locator('.state-badge', { hasText: 'streaming' }).waitFor({ timeout: 5000 });
+  expect(await rowOf(shortA).locator('td.reconnects').textContent()).toBe('1');
+
+  const results = await Promise.all([a.result, ...others.map((c) => c.result)]);
+  expect(results.every((r) => r.ok)).toBe(true);
+  await page.waitForFunction(() => document.querySelector('#counts li[data-state="complete"] .n')?.textContent === '3', undefined, { timeout: 5000 });
+  expect(await countOf('streaming').textContent()).toBe('0');
+  expect(await countOf('suspended').textContent()).toBe('0');
+  expect(await page.locator('#chart [data-count="complete"]').textContent()).toBe('3');
+
+  // The session's own history, in the order it happened.
+  await rowOf(shortA).click();
+  await page.locator('#detail:not([hidden]) #history li').first().waitFor();
+  const path_ = await page.locator('#history li.state .text').allTextContents();
+  const order = ['created → streaming', '→ suspended', 'suspended → streaming', '→ complete'];
+  let at = -1;
+  for (const step of order) {
+    const found = path_.findIndex((s, i) => i > at && s.includes(step));
+    expect({ step, found: found >= 0 }).toEqual({ step, found: true });
+    at = found;
+  }
+  expect(await page.locator('#history li.event .text').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/DISCONNECTED/), expect.stringMatching(/RESUME at index \d+/)]));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'inspector-complete.png'), fullPage: true });
+
+  // Filtering by state narrows the table.
+  await page.fill('#filter', 'complete');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 3);
+  await page.fill('#filter', 'suspended');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 0);
+}, 45_000);
+
+test('the page loads nothing from outside the server (it must work offline)', async () => {
+  const external: string[] = [];
+  const p = await browser.newPage();
+  p.on('request', (r) => {
+    if (!r.url().startsWith(url)) external.push(r.url());
+  });
+  await p.goto(url);
+  await p.locator('#status[data-status="live"]').waitFor({ timeout: 10_000 });
+  await p.close();
+  expect(external).toEqual([]);
+});

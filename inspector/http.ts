@@ -1,0 +1,135 @@
+/**
+ * The local inspector's web server: the page and its assets (all served from here, so it works
+ * on a closed network), the statechart read from the machine, and a Server-Sent Events stream of
+ * batched changes.
+ *
+ *   GET /                 the page        GET /app.js, /app.css   its assets
+ *   GET /chart            the statechart (nodes and transitions) of the session machine
+ *   GET /events           SSE: one full batch, then a batch of changes per flush
+ *   GET /sessions/:key    one session's row and event history
+ *   GET /summary          counts by state, events reduced, pages connected
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
+import type { AnyStateMachine } from 'xstate';
+import { chartOf } from './statechart';
+import type { InspectorHub } from './hub';
+import { countsByState } from './view-model';
+
+const ASSETS: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/app.css': 'app.css',
+};
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+/** The assets sit beside the sources (inspector/assets); from dist/ that is two levels up. */
+function assetDir(): string {
+  for (const dir of [path.join(__dirname, 'assets'), path.join(__dirname, '..', '..', 'inspector', 'assets')]) {
+    if (existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  throw new Error('inspector assets not found (inspector/assets/index.html)');
+}
+
+export class InspectorServer {
+  private readonly server: http.Server;
+  private readonly files = new Map<string, { type: string; body: Buffer }>();
+  private readonly chartJson: string;
+  private readonly streams = new Set<http.ServerResponse>();
+  private keepAlive: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly hub: InspectorHub,
+    machine: AnyStateMachine,
+    private readonly title = 'seqstream inspector',
+  ) {
+    const dir = assetDir();
+    for (const file of new Set(Object.values(ASSETS))) {
+      this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(path.join(dir, file)) });
+    }
+    this.chartJson = JSON.stringify({ title: this.title, chart: chartOf(machine) });
+    this.server = http.createServer((req, res) => this.route(req, res));
+    this.server.on('clientError', (_e, socket: net.Socket) => socket.destroy());
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', reject);
+        // A comment line now and then keeps idle proxies and browsers from dropping the stream.
+        this.keepAlive = setInterval(() => {
+          for (const s of this.streams) s.write(': keep-alive\n\n');
+        }, 15_000);
+        this.keepAlive.unref();
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  get pages(): number {
+    return this.streams.size;
+  }
+
+  close(): Promise<void> {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    for (const s of this.streams) s.end();
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://inspector');
+    if (req.method !== 'GET') return this.send(res, 405, 'application/json', JSON.stringify({ error: 'the inspector is read-only: GET only' }));
+    const asset = ASSETS[url.pathname];
+    if (asset) {
+      const f = this.files.get(asset)!;
+      return this.send(res, 200, f.type, f.body);
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (url.pathname === '/chart') return this.send(res, 200, 'application/json', this.chartJson);
+    if (url.pathname === '/summary') {
+      return this.send(res, 200, 'application/json', JSON.stringify({ counts: countsByState(this.hub.vm), events: this.hub.events, pages: this.streams.size }));
+    }
+    if (url.pathname === '/events') return this.stream(req, res);
+    const m = /^\/sessions\/(.+)$/.exec(url.pathname);
+    if (m) {
+      const found = this.hub.history(decodeURIComponent(m[1]));
+      if (!found) return this.send(res, 404, 'application/json', JSON.stringify({ error: `no session ${m[1]} in view` }));
+      return this.send(res, 200, 'application/json', JSON.stringify(found));
+    }
+    this.send(res, 404, 'application/json', JSON.stringify({ error: `no route ${url.pathname}` }));
+  }
+
+  private stream(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    this.streams.add(res);
+    // A page that does not keep up is not fed more while its socket is full; once it drains,
+    // it gets every row again (changes it missed are in there), so nothing queues without bound.
+    let behind = false;
+    const unsubscribe = this.hub.subscribe((batch) => {
+      if (res.writableNeedDrain) {
+        behind = true;
+        return;
+      }
+      res.write(`data: ${JSON.stringify(behind ? this.hub.full() : batch)}\n\n`);
+      behind = false;
+    });
+    req.on('close', () => {
+      unsubscribe();
+      this.streams.delete(res);
+    });
+  }
+}
