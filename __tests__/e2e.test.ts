@@ -127,6 +127,18 @@ describe('the programs', () => {
     expect(await server.exit).toBe(0);
   }, 20_000);
 
+  it('client --trace prints every state change of its machine, one line each', async () => {
+    const port = await freePort();
+    const server = start('server', [String(port), '--interval', '10ms']);
+    await until(server, /listening on/, 'the server to listen');
+    const client = start('client', [String(port), '5', '--trace']);
+    expect(await client.exit).toBe(0);
+    const states = (client.out + client.err).split('\n').filter((l) => /state: /.test(l)).map((l) => l.replace(/^.*state: /, ''));
+    expect(states).toEqual(['online.connecting', 'online.handshaking', 'online.receiving', 'done']);
+    server.child.kill('SIGTERM');
+    expect(await server.exit).toBe(0);
+  }, 20_000);
+
   it('server --inspect=stately loads the ESM-only @statelyai/inspect and bridges events to its WebSocket receiver', async () => {
     const port = await freePort();
     const server = start('server', [String(port), '--interval', '20ms', '--inspect=stately']);

@@ -15,6 +15,7 @@ import { sessionMachine } from '../machines/session.machine';
 import { InspectorHub } from '../inspector/hub';
 import { InspectorServer } from '../inspector/http';
 import { RelayProxy } from '../transport/proxy';
+import { ProxyControl } from '../transport/proxy-control';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 
@@ -30,6 +31,8 @@ let proxy: RelayProxy;
 let hub: InspectorHub;
 let inspector: InspectorServer;
 let url: string;
+let control: ProxyControl;
+let controlUrl: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
@@ -37,6 +40,8 @@ beforeAll(async () => {
   server = await startServer({ intervalMs: 20, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300, reconnectWindowMs: 5000, actors: { inspect: hub.inspect } });
   proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
   await proxy.listen();
+  control = new ProxyControl(proxy);
+  controlUrl = `http://127.0.0.1:${await control.listen('127.0.0.1', 0)}/`;
   inspector = new InspectorServer(hub, sessionMachine);
   url = `http://127.0.0.1:${await inspector.listen('127.0.0.1', 0)}/`;
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
@@ -46,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await inspector?.close();
+  await control?.close();
   hub?.close();
   await proxy?.close();
   await server?.close();
@@ -139,3 +145,18 @@ test('the page loads nothing from outside the server (it must work offline)', as
   await p.close();
   expect(external).toEqual([]);
 });
+
+test("the proxy's page shows its connections and active faults", async () => {
+  const c = startClient(proxy.port, 100);
+  await waitFor(() => proxy.connections().length === 1, 'a connection through the proxy');
+  const fault = proxy.addFault({ kind: 'latency', latencyMs: 5, direction: 'down', durationMs: 10_000 });
+  const p = await browser.newPage();
+  await p.goto(controlUrl + 'ui');
+  await p.locator('#faults tbody tr', { hasText: 'latency' }).waitFor({ timeout: 5000 });
+  expect(await p.locator('#faults tbody tr td').nth(4).textContent()).toBe('latencyMs 5, jitterMs 0');
+  await p.locator('#connections tbody tr', { hasText: 'latency×1' }).waitFor({ timeout: 5000 });
+  proxy.removeFault(fault.id);
+  await p.locator('#faults tbody tr').first().waitFor({ state: 'detached', timeout: 5000 });
+  await p.close();
+  expect((await c.result).ok).toBe(true);
+}, 20_000);

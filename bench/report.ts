@@ -67,6 +67,21 @@ export function renderMarkdown(r: Results): string {
       '',
     );
   }
+  if (r.inspector?.length) {
+    out.push(
+      '## 4. The live inspector: on against off',
+      '',
+      'Seqstream with `--inspect` and one page\'s event stream connected from before the first session, against seqstream without it, same N, same run.',
+      '',
+      '| sessions | CPU % off / on | p99 ms off / on | RSS KiB/session off / on | server loop p99 ms off / on | page fed KiB/s | batches/s |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+      ...r.inspector.map(
+        (i) =>
+          `| ${i.sessions} | ${f(i.off.cpuPercent)} / ${f(i.on.cpuPercent)} | ${f(i.off.lateness.p99Ms, 2)} / ${f(i.on.lateness.p99Ms, 2)} | ${f(i.off.rssPerSessionKiB, 2)} / ${f(i.on.rssPerSessionKiB, 2)} | ${f(i.off.serverLoopP99Ms ?? NaN, 1)} / ${f(i.on.serverLoopP99Ms ?? NaN, 1)} | ${f(i.sseBytesPerSec / 1024, 1)} | ${f(i.sseBatchesPerSec, 1)} |`,
+      ),
+      '',
+    );
+  }
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }

@@ -12,6 +12,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { GcStretch } from './gc-watch';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,8 +35,10 @@ export interface Plan {
   measureMs: number;
   rampPerSec: number;
   perGenerator: number;
+  /** Seqstream with the live inspector on and a page connected, against the same N without. */
+  inspectorSizes: number[];
   /** Run only these workloads (for profiling one thing); all when unset. */
-  only?: ('seed' | 'socketio' | 'throughput' | 'storm')[];
+  only?: ('seed' | 'socketio' | 'throughput' | 'storm' | 'inspector')[];
 }
 
 const PLANS: Record<Plan['mode'], Plan> = {
@@ -43,6 +46,7 @@ const PLANS: Record<Plan['mode'], Plan> = {
     mode: 'full',
     seedSizes: [1000, 5000, 10000, 19500],
     socketIoSizes: [1000, 5000],
+    inspectorSizes: [10000],
     throughputSessions: 1000,
     throughputIntervals: [100, 50, 20, 10, 5, 2],
     stormSessions: 10000,
@@ -55,6 +59,7 @@ const PLANS: Record<Plan['mode'], Plan> = {
     mode: 'quick',
     seedSizes: [200, 1000],
     socketIoSizes: [200],
+    inspectorSizes: [1000],
     throughputSessions: 200,
     throughputIntervals: [50, 10, 2],
     stormSessions: 1000,
@@ -67,6 +72,7 @@ const PLANS: Record<Plan['mode'], Plan> = {
     mode: 'smoke',
     seedSizes: [20],
     socketIoSizes: [20],
+    inspectorSizes: [20],
     throughputSessions: 20,
     throughputIntervals: [20],
     stormSessions: 20,
@@ -127,6 +133,15 @@ export interface StormResult {
   rejects: number;
 }
 
+export interface InspectorResult {
+  sessions: number;
+  off: SeedResult;
+  on: SeedResult;
+  /** What the connected page received over SSE during the measured stretch. */
+  sseBytesPerSec: number;
+  sseBatchesPerSec: number;
+}
+
 export interface Results {
   date: string;
   mode: Plan['mode'];
@@ -135,6 +150,7 @@ export interface Results {
   throughput: ThroughputStep[];
   ceilings: { seqstream: number; bare: number; ratio: number };
   storm: StormResult | null;
+  inspector: InspectorResult[];
   notes: string[];
 }
 
@@ -171,7 +187,7 @@ interface RunningServer {
   stretch(): Promise<GcStretch | null>;
 }
 
-async function startServer(kind: ServerKind, intervalMs: number): Promise<RunningServer> {
+async function startServer(kind: ServerKind, intervalMs: number, extraArgs: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   const script =
     kind === 'seqstream' ? path.join(root, 'bin', 'server.js') : path.join(distBench, kind === 'bare' ? 'bare-server.js' : 'socketio-server.js');
@@ -187,6 +203,7 @@ async function startServer(kind: ServerKind, intervalMs: number): Promise<Runnin
           path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`),
           // BENCH_SEQSTREAM_ARGS="--log-level warn": extra server flags, for experiments.
           ...(process.env.BENCH_SEQSTREAM_ARGS ?? '').split(' ').filter(Boolean),
+          ...extraArgs,
         ]
       : [String(port), String(intervalMs)];
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers under load.
@@ -302,10 +319,19 @@ function merge(reports: GenReport[], key: 'lateness' | 'resume'): Histogram {
 const sum = (reports: GenReport[], k: keyof GenReport['counts']) => reports.reduce((a, r) => a + r.counts[k], 0);
 
 /** Opens `sessions` sessions against a fresh server, measures a steady stretch, and returns everything. */
-async function steady(kind: ServerKind, sessions: number, intervalMs: number, plan: Plan, log: (s: string) => void) {
-  const server = await startServer(kind, intervalMs);
+interface SteadyHooks {
+  extraArgs?: string[];
+  /** After the server is up, before any session opens. */
+  onStarted?: () => Promise<void>;
+  onMeasure?: (phase: 'start' | 'end') => void;
+}
+
+async function steady(kind: ServerKind, sessions: number, intervalMs: number, plan: Plan, log: (s: string) => void, hooks: SteadyHooks = {}) {
+  const server = await startServer(kind, intervalMs, hooks.extraArgs);
+  const onMeasure = hooks.onMeasure;
   const gens: GeneratorProc[] = [];
   try {
+    await hooks.onStarted?.();
     await sleep(200);
     const idle = sampleProc(server.child.pid!);
     const nGen = Math.max(1, Math.ceil(sessions / plan.perGenerator));
@@ -324,9 +350,11 @@ async function steady(kind: ServerKind, sessions: number, intervalMs: number, pl
     await sleep(plan.warmupMs);
     await Promise.all(gens.map((g) => g.send({ type: 'measure' })));
     await server.stretch();
+    onMeasure?.('start');
     const a = sampleProc(server.child.pid!);
     await sleep(plan.measureMs);
     const b = sampleProc(server.child.pid!);
+    onMeasure?.('end');
     const own = await server.stretch();
     const reports = await Promise.all(gens.map((g) => g.report()));
     const lateness = summarize(merge(reports, 'lateness'));
@@ -381,6 +409,7 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     throughput: [],
     ceilings: { seqstream: 0, bare: 0, ratio: 0 },
     storm: null,
+    inspector: [],
     notes: [],
   };
 
@@ -418,6 +447,11 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
   log(`ceiling: seqstream ${results.ceilings.seqstream.toFixed(0)}/s, bare ${results.ceilings.bare.toFixed(0)}/s, ratio ${(100 * results.ceilings.ratio).toFixed(0)} %`);
 
   if (!only || only.includes('storm')) results.storm = await storm(plan, log);
+
+  if (!only || only.includes('inspector')) {
+    log('== 4. the live inspector: on (with a page connected) against off, same N');
+    for (const n of plan.inspectorSizes) results.inspector.push(await inspectorCost(n, plan, log, results.seed));
+  }
 
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -460,6 +494,49 @@ async function storm(plan: Plan, log: (s: string) => void): Promise<StormResult>
   }
 }
 
+/**
+ * Seqstream with `--inspect` and a page's event stream connected from the start (so the page
+ * sees every session created), against seqstream without it at the same N: the off figure is
+ * the seed workload's when that ran in this run, else measured here.
+ */
+async function inspectorCost(sessions: number, plan: Plan, log: (s: string) => void, seed: SeedResult[]): Promise<InspectorResult> {
+  const off = seed.find((r) => r.server === 'seqstream' && r.sessions === sessions) ?? (await finish2(await steady('seqstream', sessions, 1000, plan, log))).result;
+  const inspectPort = await freePort();
+  const received = { bytes: 0, batches: 0 };
+  let mark = { bytes: 0, batches: 0, at: 0 };
+  let window = { bytes: 0, batches: 0, ms: 0 };
+  let page: http.ClientRequest | null = null;
+  const connectPage = () =>
+    new Promise<void>((resolve, reject) => {
+      page = http.get({ host: '127.0.0.1', port: inspectPort, path: '/events' }, (res) => {
+        res.on('data', (chunk: Buffer) => {
+          received.bytes += chunk.length;
+          received.batches += chunk.toString('latin1').split('data: ').length - 1;
+        });
+        resolve();
+      });
+      page.on('error', reject);
+    });
+  try {
+    const run = await steady('seqstream', sessions, 1000, plan, log, {
+      extraArgs: [`--inspect=${inspectPort}`],
+      onStarted: connectPage,
+      onMeasure: (phase) => {
+        if (phase === 'start') mark = { ...received, at: Date.now() };
+        else window = { bytes: received.bytes - mark.bytes, batches: received.batches - mark.batches, ms: Date.now() - mark.at };
+      },
+    });
+    await finish(run);
+    const on = run.result;
+    const sseBytesPerSec = window.ms ? (window.bytes * 1000) / window.ms : 0;
+    const sseBatchesPerSec = window.ms ? (window.batches * 1000) / window.ms : 0;
+    log(`inspector N=${sessions}: CPU ${on.cpuPercent.toFixed(1)} % on vs ${off.cpuPercent.toFixed(1)} % off, p99 ${on.lateness.p99Ms.toFixed(2)} vs ${off.lateness.p99Ms.toFixed(2)} ms, page fed ${(sseBytesPerSec / 1024).toFixed(1)} KiB/s in ${sseBatchesPerSec.toFixed(1)} batches/s`);
+    return { sessions, off, on, sseBytesPerSec, sseBatchesPerSec };
+  } finally {
+    (page as http.ClientRequest | null)?.destroy();
+  }
+}
+
 async function finish2<T extends { gens: GeneratorProc[]; server: RunningServer }>(run: T): Promise<T> {
   await finish(run);
   return run;
@@ -477,7 +554,7 @@ function fdLimit(): Promise<string> {
 if (require.main === module) {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) {
-    process.stdout.write(`Usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only seed,socketio,throughput,storm] [--sizes N,N]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery; writes results.json,\nresults.md and chart.svg.\n`);
+    process.stdout.write(`Usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only seed,socketio,throughput,storm,inspector] [--sizes N,N]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery, and the live inspector's\ncost (on against off); writes results.json,\nresults.md and chart.svg.\n`);
     process.exit(0);
   }
   const mode: Plan['mode'] = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';

@@ -45,8 +45,13 @@ export class InspectorHub {
   /** The `inspect` observer to give every session actor. */
   readonly inspect = (ev: InspectionEvent): void => {
     this.events++;
+    // Microsteps and actions add nothing the rows show.
+    if (ev.type !== '@xstate.snapshot' && ev.type !== '@xstate.event') return;
     const snapshot = (ev as { snapshot?: { context?: { id?: unknown } } }).snapshot;
-    const sessionId = ev.type === '@xstate.snapshot' && typeof snapshot?.context?.id === 'string' ? snapshot.context.id : undefined;
+    const cause = (ev as { event?: { type?: unknown } }).event?.type;
+    // A heartbeat timer re-arming changes no row: no need to read the store for it.
+    const routine = typeof cause === 'string' && cause.startsWith('xstate.after.') && cause.includes('heartbeatTimeout');
+    const sessionId = ev.type === '@xstate.snapshot' && !routine && typeof snapshot?.context?.id === 'string' ? snapshot.context.id : undefined;
     const changed = applyInspection(
       this.vm,
       ev as unknown as Parameters<typeof applyInspection>[1],

@@ -135,9 +135,14 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
   if (ev.type !== '@xstate.snapshot' || !ev.snapshot?.context) return false;
   const ctx = ev.snapshot.context;
   const state = topStateOf(ev.snapshot.value);
-  const detail = statePath(ev.snapshot.value);
   const prev = vm.rows.get(key);
   const triggeredBy = ev.event?.type ?? '';
+  // The hot case (every session, every few seconds): count it and build nothing.
+  if (prev && prev.state === state && isLivenessCheck(triggeredBy)) {
+    prev.livenessChecks++;
+    return false;
+  }
+  const detail = statePath(ev.snapshot.value);
   if (!prev) {
     const row: SessionRow = {
       key,
@@ -158,10 +163,6 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
     pushHistory(vm, key, { t: facts.now, kind: 'state', text: `created → ${detail}` }, limits);
     vm.dirty.add(key);
     return true;
-  }
-  if (isLivenessCheck(triggeredBy) && prev.state === state) {
-    prev.livenessChecks++;
-    return false;
   }
   if (prev.state === state && prev.detail === detail && Number(ctx.reconnects ?? 0) === prev.reconnects) return false;
   const row = prev;

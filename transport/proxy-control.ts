@@ -4,6 +4,7 @@
  * nothing, and the relay keeps running whatever arrives here.
  *
  *   GET    /                  the route list (text)
+ *   GET    /ui                a page showing connections and faults
  *   GET    /stats             totals: connections, bytes each way, faults injected by kind
  *   GET    /connections       every open connection with its stats
  *   GET    /connections/:id   one connection
@@ -13,15 +14,29 @@
  *   DELETE /faults/:id        lift one fault
  *   DELETE /faults            lift them all
  */
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
+import path from 'node:path';
 import { FaultError } from './faults';
 import type { RelayProxy } from './proxy';
 
 /** A control request body is a small JSON object; anything bigger is refused before it is read. */
 export const MAX_CONTROL_BODY = 16 * 1024;
 
-export const CONTROL_ROUTES = `GET    /stats             totals: connections, bytes each way, faults injected by kind
+/** The page that shows connections and faults, from the inspector's assets (served, never fetched). */
+let pageCache: Buffer | null = null;
+function proxyPage(): Buffer {
+  if (pageCache) return pageCache;
+  for (const dir of [path.join(__dirname, '..', 'inspector', 'assets'), path.join(__dirname, '..', '..', 'inspector', 'assets')]) {
+    const file = path.join(dir, 'proxy.html');
+    if (existsSync(file)) return (pageCache = readFileSync(file));
+  }
+  throw new HttpError(404, 'the proxy page is missing (inspector/assets/proxy.html)');
+}
+
+export const CONTROL_ROUTES = `GET    /ui                a page with the connections and active faults, refreshed every second
+GET    /stats             totals: connections, bytes each way, faults injected by kind
 GET    /connections       open connections with bytes each way, age, faults applied
 GET    /connections/:id   one connection
 DELETE /connections/:id   cut that connection
@@ -87,6 +102,12 @@ async function route(proxy: RelayProxy, req: http.IncomingMessage, res: http.Ser
   if (parts.length === 0) {
     allow(['GET']);
     return send(res, 200, `seqstream proxy control API\n\n${CONTROL_ROUTES}\n`);
+  }
+  if (url.pathname === '/ui') {
+    allow(['GET']);
+    const page = proxyPage();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': page.length });
+    return void res.end(page);
   }
   const [head, id, ...rest] = parts;
   if (rest.length > 0) throw new HttpError(404, `no route ${url.pathname}`);
