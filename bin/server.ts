@@ -37,7 +37,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         process.exitCode = EXIT_USAGE;
         return;
       }
-      log.error(`cannot start the inspector: ${e.code === 'EADDRINUSE' ? `port ${cfg.inspect} is already in use (--inspect=0 picks a free one)` : e.message}`);
+      const busy = e.code === 'EADDRINUSE' ? (/^\d+$/.test(cfg.inspect) ? `port ${cfg.inspect} is already in use (--inspect=0 picks a free one)` : e.message) : e.message;
+      log.error(`cannot start the inspector: ${busy}`);
       log.on('finish', () => process.exit(EXIT_FAILURE));
       log.end();
       return;

@@ -9,6 +9,7 @@
  * @statelyai/inspect is ESM-only and this build is CommonJS, so it is loaded with a real
  * dynamic import, and only when asked for: a server without --inspect never loads it.
  */
+import net from 'node:net';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import { InspectorHub } from './hub';
 import { InspectorServer } from './http';
@@ -65,6 +66,14 @@ interface StatelyServerModule {
   createInspectorServer(o: { port: number; autoOpen: boolean }): { stop(): void };
 }
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, () => probe.close(() => resolve(true)));
+  });
+}
+
 export async function launchInspection(opts: LaunchOptions): Promise<Inspection> {
   const mode = parseInspectValue(opts.value);
   if (mode.kind === 'local') {
@@ -85,6 +94,10 @@ export async function launchInspection(opts: LaunchOptions): Promise<Inspection>
   let bridge: { stop(): void } | null = null;
   let url = mode.kind === 'ws' ? mode.url : `ws://localhost:${STATELY_BRIDGE_PORT}`;
   if (mode.kind === 'stately') {
+    // The bridge's own server has no error handler: a taken port would crash the process.
+    if (!(await portFree(STATELY_BRIDGE_PORT))) {
+      throw Object.assign(new Error(`port ${STATELY_BRIDGE_PORT} for the Stately bridge is already in use`), { code: 'EADDRINUSE' });
+    }
     const server = (await importEsm('@statelyai/inspect/server')) as StatelyServerModule;
     bridge = server.createInspectorServer({ port: STATELY_BRIDGE_PORT, autoOpen: false });
     url = `ws://localhost:${STATELY_BRIDGE_PORT}`;
