@@ -291,3 +291,70 @@ test('stats count bytes and faults per connection and in total', async () => {
   // The latency fault aimed at the closed connection went with it.
   expect(pair.proxy.faults()).toHaveLength(0);
 });
+
+describe('end of stream and lifted faults (found in review)', () => {
+  test('a FIN waits behind the bytes a latency fault holds: all of them arrive, then the end', async () => {
+    const e = await pair.open();
+    pair.proxy.addFault({ kind: 'latency', latencyMs: 30, direction: 'up' });
+    e.client.end('0123456789');
+    await waitFor(() => e.serverEvents.includes('end'), 'the server to read the end');
+    expect(e.atServer().toString()).toBe('0123456789');
+  });
+
+  test('the same downstream under bandwidth: the server sends then closes, the client gets every byte', async () => {
+    const e = await pair.open();
+    pair.proxy.addFault({ kind: 'bandwidth', bytesPerSec: 20_000, direction: 'down' });
+    const payload = randomBytes(1000);
+    e.server.end(payload);
+    await waitFor(() => e.clientEvents.includes('end'), 'the client to read the end');
+    expect(e.atClient().equals(payload)).toBe(true);
+  });
+
+  test('half-close without faults: the client sends and ends, the server still replies', async () => {
+    const e = await pair.open();
+    e.server.on('end', () => e.server.end('reply'));
+    e.client.end('request');
+    await waitFor(() => e.clientEvents.includes('end'), 'the reply and its end');
+    expect(e.atServer().toString()).toBe('request');
+    expect(e.atClient().toString()).toBe('reply');
+  });
+
+  test('lifting a bandwidth fault releases what it had queued at once', async () => {
+    const e = await pair.open();
+    const slow = pair.proxy.addFault({ kind: 'bandwidth', bytesPerSec: 1000, direction: 'down' });
+    const payload = randomBytes(20_000); // 20 s at 1000 B/s
+    e.server.write(payload);
+    await waitFor(() => e.atClient().length > 0, 'the first paced bytes');
+    pair.proxy.removeFault(slow.id);
+    await waitFor(() => e.atClient().length === payload.length, 'the rest, right after the fault is lifted', 3000);
+    expect(e.atClient().equals(payload)).toBe(true);
+  });
+
+  test('a 1-byte slicer over a large write keeps the bytes intact (slices are cut at release, not queued one by one)', async () => {
+    const e = await pair.open();
+    pair.proxy.addFault({ kind: 'slicer', sliceBytes: 1, sliceDelayMs: 0, direction: 'down' });
+    const payload = randomBytes(3000);
+    e.server.write(payload);
+    await waitFor(() => e.atClient().length === payload.length, 'every slice', 8000);
+    expect(e.atClient().equals(payload)).toBe(true);
+  });
+
+  test('a limit forwards no more than its budget even while the other side keeps talking', async () => {
+    const e = await pair.open();
+    pair.proxy.addFault({ kind: 'limit', limitBytes: 5, direction: 'down' });
+    const chatter = setInterval(() => e.client.writable && e.client.write('x'), 2);
+    e.server.write('abcdefghij');
+    await waitFor(() => e.clientEvents.includes('close'), 'the close');
+    clearInterval(chatter);
+    expect(e.atClient().toString()).toBe('abcde');
+  });
+
+  test('cut "up" is a half-close: the server reads the end and can still answer', async () => {
+    const e = await pair.open();
+    // (The test server is not half-open capable, so it answers as it reads the end.)
+    e.server.on('end', () => e.server.end('still answering'));
+    pair.proxy.addFault({ kind: 'cut', direction: 'up' });
+    await waitFor(() => e.serverEvents.includes('end'), 'the server to read the end');
+    await waitFor(() => e.atClient().toString() === 'still answering', 'the answer through the half-closed connection');
+  });
+});

@@ -67,14 +67,20 @@ export class ProxyConnection {
     random: () => number,
   ) {
     this.clientAddress = `${client.remoteAddress}:${client.remotePort}`;
-    this.up = new RelayPipe(client, upstream, () => this.closeGracefully(), random);
-    this.down = new RelayPipe(upstream, client, () => this.closeGracefully(), random);
-    // Errors (ECONNRESET, EPIPE…) end this connection only; 'close' does the cleanup.
+    this.up = new RelayPipe(client, upstream, () => this.closeAfterLimit(), random);
+    this.down = new RelayPipe(upstream, client, () => this.closeAfterLimit(), random);
+    // Both sockets are half-open capable: a FIN travels through its pipe after the bytes before
+    // it, and the connection ends when both sockets have closed. Errors (ECONNRESET, EPIPE…)
+    // end this connection only, at once.
+    let closedSockets = 0;
     for (const s of [client, upstream]) {
       s.on('error', () => {});
-      s.on('close', () => this.destroy());
-      // A half-close is passed on, so a client's FIN reaches the server and vice versa.
-      s.on('end', () => (s === client ? upstream : client).end());
+      s.on('close', (hadError: boolean) => {
+        closedSockets++;
+        if (hadError || closedSockets === 2) return this.destroy();
+        // Nothing can reach a closed socket any more; the other direction may still drain.
+        (s === client ? this.down : this.up).stop();
+      });
     }
   }
 
@@ -115,6 +121,9 @@ export class ProxyConnection {
    */
   cut(direction: Direction = 'both'): void {
     if (direction === 'both') return this.destroy();
+    // Nothing more goes that way, and the FIN goes now, ahead of anything queued.
+    const pipe = direction === 'up' ? this.up : this.down;
+    pipe.stop();
     (direction === 'up' ? this.upstream : this.client).end();
   }
 
@@ -128,11 +137,16 @@ export class ProxyConnection {
     this.destroy();
   }
 
-  /** For a used-up limit: FIN both ways after the last permitted bytes are written. */
-  private closeGracefully(): void {
+  /**
+   * For a used-up limit: nothing more is forwarded either way; FIN both ways once the last
+   * permitted bytes are written (end() flushes first); a peer that never closes is dropped.
+   */
+  private closeAfterLimit(): void {
+    this.up.stop();
+    this.down.stop();
     this.client.end();
     this.upstream.end();
-    setTimeout(() => this.destroy(), 1000).unref();
+    setTimeout(() => this.destroy(), 5000).unref();
   }
 
   destroy(): void {
@@ -154,6 +168,9 @@ export class RelayProxy extends EventEmitter {
   private readonly log: Logger;
   private readonly random: () => number;
   private nextConnId = 1;
+  /** Bumped by every fault that closes all connections, so one still connecting upstream is closed too. */
+  private cutGeneration = 0;
+  private listenInProgress = false;
   private nextFaultId = 1;
   private boundPort = 0;
   private listening = false;
@@ -167,15 +184,21 @@ export class RelayProxy extends EventEmitter {
     super();
     this.log = opts.logger ?? silentLogger();
     this.random = opts.random ?? Math.random;
-    this.server = net.createServer((client) => this.accept(client));
-    this.server.on('error', (err) => this.emit('error', err));
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
+    this.server.on('error', (err) => this.fail(err));
   }
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      this.listenInProgress = true;
+      this.server.once('error', (err) => {
+        this.listenInProgress = false;
+        reject(err);
+      });
       this.server.listen({ port: this.boundPort || this.opts.listenPort, host: this.opts.listenHost, backlog: 4096 }, () => {
-        this.server.off('error', reject);
+        this.listenInProgress = false;
+        this.server.removeAllListeners('error');
+        this.server.on('error', (err) => this.fail(err));
         this.boundPort = (this.server.address() as net.AddressInfo).port;
         this.listening = true;
         resolve(this.boundPort);
@@ -237,6 +260,7 @@ export class RelayProxy extends EventEmitter {
     this.injected[fault.kind] = (this.injected[fault.kind] ?? 0) + 1;
     const targets = spec.target === 'all' ? [...this.conns.values()] : [this.conns.get(spec.target)!];
     if (INSTANT_KINDS.includes(fault.kind)) {
+      if (spec.target === 'all') this.cutGeneration++;
       for (const c of targets) {
         c.noteFault(fault.kind);
         if (fault.kind === 'cut') c.cut(fault.direction);
@@ -255,7 +279,10 @@ export class RelayProxy extends EventEmitter {
     }
     if (fault.kind === 'refuse') {
       this.stopListening();
-      if (fault.existing === 'cut') for (const c of targets) c.destroy();
+      if (fault.existing === 'cut') {
+        this.cutGeneration++;
+        for (const c of targets) c.destroy();
+      }
     } else {
       for (const c of targets) {
         c.noteFault(fault.kind);
@@ -336,18 +363,28 @@ export class RelayProxy extends EventEmitter {
     this.server.close();
   }
 
+  /** After an outage the port may be taken for a moment: try again each second until it works. */
   private resumeListening(): void {
-    if (this.listening) return;
+    if (this.listening || this.closing || this.active.some((f) => f.kind === 'refuse')) return;
     this.listen().catch((err: Error) => {
-      this.log.error(`cannot listen again on port ${this.boundPort} after the refuse fault: ${err.message}`);
-      this.emit('error', err);
+      this.log.error(`cannot listen again on port ${this.boundPort} after the refuse fault (${err.message}); retrying in 1 s`);
+      const retry = setTimeout(() => this.resumeListening(), 1000);
+      retry.unref();
     });
+  }
+
+  /** A server error reaches 'error' listeners if there are any, the log in any case, never a crash. */
+  private fail(err: Error): void {
+    if (this.listenInProgress) return; // the caller of listen() hears it
+    this.log.error(`proxy: ${err.message}`);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private accept(client: net.Socket): void {
     client.pause(); // nothing is read until the upstream side exists
     client.on('error', () => {});
-    const upstream = net.connect({ host: this.opts.upstreamHost, port: this.opts.upstreamPort });
+    const upstream = net.connect({ host: this.opts.upstreamHost, port: this.opts.upstreamPort, allowHalfOpen: true });
+    const generation = this.cutGeneration;
     const abandon = () => upstream.destroy();
     client.once('close', abandon);
     upstream.setNoDelay(true);
@@ -360,6 +397,12 @@ export class RelayProxy extends EventEmitter {
     upstream.once('connect', () => {
       upstream.off('error', onFail);
       client.off('close', abandon);
+      // Closed, or cut by a fault that acted on every connection while this one was connecting.
+      if (this.closing || generation !== this.cutGeneration || client.destroyed) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
       this.accepted++;
       const conn = new ProxyConnection(
         this.nextConnId++,

@@ -1,12 +1,14 @@
 /**
  * One direction of a relayed connection: reads `from`, writes `to`, and applies that direction's
- * toxics (freeze, latency ± jitter, bandwidth, slicer, limit).
+ * toxics (freeze, latency ± jitter, bandwidth, slicer, limit). The source's end-of-stream (FIN)
+ * is passed on only after every byte before it, as TCP would.
  *
  * With no toxic the bytes go straight through (the seed's relay, with backpressure). With one,
- * every chunk becomes one or more pieces with a due time in a queue, released in order by a
- * single timer: TCP never reorders or drops bytes on a live connection, so neither does a toxic;
- * it only delays, slices or stops them. Reading pauses while the queue holds more than
- * HIGH_WATER bytes, so a slow toxic never makes the proxy buffer what a fast peer sends.
+ * each chunk waits in a FIFO and is released, whole or in slices, by a single timer. Release
+ * times are computed when a piece is due, from the toxics in force *then*: lifting a latency or
+ * bandwidth fault speeds up what is already queued. Slices are cut at release, so a 1-byte
+ * slicer over a 64 KiB chunk holds one queue entry, not 65,536. Reading pauses while more than
+ * HIGH_WATER bytes wait, so a slow toxic never makes the proxy buffer what a fast peer sends.
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -16,24 +18,32 @@ const HIGH_WATER = 64 * 1024;
 /** Bandwidth is released in pieces of 1/BANDWIDTH_STEPS of a second's worth, so it flows evenly. */
 const BANDWIDTH_STEPS = 20;
 
-interface Piece {
+interface Entry {
   buf: Buffer;
-  due: number;
+  /** Bytes of `buf` already released. */
+  off: number;
+  arrivedAt: number;
+  /** This chunk's jitter draw in [-1, 1], scaled by the jitter in force when it is due. */
+  jitter: number;
 }
 
 export class RelayPipe {
   /** Bytes forwarded (written to `to`). */
   bytes = 0;
   private toxics: PipeToxics = NO_TOXICS;
-  private readonly queue: Piece[] = [];
+  private queue: Entry[] = [];
+  private head = 0;
   private queuedBytes = 0;
-  /** Due time of the last piece queued: later pieces never overtake it. */
-  private lastDue = 0;
+  /** When the previous piece was released, and its size: pacing for slicer and bandwidth. */
+  private lastReleaseAt = -Infinity;
+  private lastPieceLen = 0;
   private timer: NodeJS.Timeout | null = null;
   private awaitingDrain = false;
   private limitFaultId = 0;
   private limitCount = 0;
   private stopped = false;
+  private sourceEnded = false;
+  private endSent = false;
 
   constructor(
     private readonly from: net.Socket,
@@ -43,6 +53,10 @@ export class RelayPipe {
     private readonly random: () => number = Math.random,
   ) {
     from.on('data', (chunk: Buffer) => this.take(chunk));
+    from.on('end', () => {
+      this.sourceEnded = true;
+      this.flush();
+    });
     to.on('drain', () => {
       this.awaitingDrain = false;
       this.flush();
@@ -51,6 +65,11 @@ export class RelayPipe {
 
   get queued(): number {
     return this.queuedBytes;
+  }
+
+  /** The source ended and everything, FIN included, has been passed on. */
+  get finished(): boolean {
+    return this.endSent;
   }
 
   setToxics(t: PipeToxics): void {
@@ -62,43 +81,52 @@ export class RelayPipe {
     this.flush();
   }
 
-  /** Drops what is queued and stops the timer: the connection is gone. */
+  /** Drops what is queued, forwards nothing more, stops the timer: this direction is closed. */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     this.queuedBytes = 0;
+  }
+
+  private get pending(): boolean {
+    return this.head < this.queue.length;
   }
 
   private get direct(): boolean {
     const t = this.toxics;
-    return this.queue.length === 0 && !t.frozen && t.latencyMs === 0 && t.jitterMs === 0 && t.bytesPerSec === 0 && t.sliceBytes === 0;
+    return !this.pending && !t.frozen && t.latencyMs === 0 && t.jitterMs === 0 && t.bytesPerSec === 0 && t.sliceBytes === 0;
   }
 
   private take(chunk: Buffer): void {
     if (this.stopped) return;
-    if (this.direct) {
+    if (this.direct && !this.awaitingDrain) {
       this.forward(chunk);
       this.updateReading();
       return;
     }
-    const t = this.toxics;
-    const now = performance.now();
-    const pieceSize = t.sliceBytes > 0 ? t.sliceBytes : t.bytesPerSec > 0 ? Math.max(1, Math.floor(t.bytesPerSec / BANDWIDTH_STEPS)) : chunk.length;
-    for (let off = 0; off < chunk.length; off += pieceSize) {
-      const buf = chunk.subarray(off, off + pieceSize);
-      const jitter = t.jitterMs > 0 ? (this.random() * 2 - 1) * t.jitterMs : 0;
-      let due = Math.max(now + Math.max(0, t.latencyMs + jitter), this.lastDue);
-      if (t.sliceBytes > 0 && this.queue.length > 0) due = Math.max(due, this.lastDue + t.sliceDelayMs);
-      // A piece is released once the link could have carried it at the configured rate.
-      if (t.bytesPerSec > 0) due = Math.max(due, this.lastDue) + (buf.length * 1000) / t.bytesPerSec;
-      this.lastDue = due;
-      this.queue.push({ buf, due });
-      this.queuedBytes += buf.length;
-    }
-    this.updateReading();
+    this.queue.push({ buf: chunk, off: 0, arrivedAt: performance.now(), jitter: this.toxics.jitterMs > 0 ? this.random() * 2 - 1 : 0 });
+    this.queuedBytes += chunk.length;
     this.flush();
+  }
+
+  /** When the head's next piece may go, under the toxics in force now. */
+  private dueOf(e: Entry): number {
+    const t = this.toxics;
+    let due = e.arrivedAt + Math.max(0, t.latencyMs + e.jitter * t.jitterMs);
+    if (t.sliceBytes > 0) due = Math.max(due, this.lastReleaseAt + t.sliceDelayMs);
+    // The previous piece occupies the link for its length at the configured rate.
+    if (t.bytesPerSec > 0) due = Math.max(due, this.lastReleaseAt + (this.lastPieceLen * 1000) / t.bytesPerSec);
+    return due;
+  }
+
+  private pieceSize(): number {
+    const t = this.toxics;
+    if (t.sliceBytes > 0) return t.sliceBytes;
+    if (t.bytesPerSec > 0) return Math.max(1, Math.floor(t.bytesPerSec / BANDWIDTH_STEPS));
+    return Infinity;
   }
 
   /** Releases every piece that is due, then sets the timer for the next one. */
@@ -109,18 +137,37 @@ export class RelayPipe {
       this.timer = null;
     }
     const now = performance.now();
-    while (this.queue.length > 0 && !this.toxics.frozen && !this.awaitingDrain) {
-      const head = this.queue[0];
-      if (head.due > now + 0.5) break;
-      this.queue.shift();
-      this.queuedBytes -= head.buf.length;
-      this.forward(head.buf);
+    while (this.pending && !this.toxics.frozen && !this.awaitingDrain) {
+      const e = this.queue[this.head];
+      const due = this.dueOf(e);
+      if (due > now + 0.5) break;
+      const size = Math.min(this.pieceSize(), e.buf.length - e.off);
+      const piece = e.off === 0 && size === e.buf.length ? e.buf : e.buf.subarray(e.off, e.off + size);
+      e.off += size;
+      this.queuedBytes -= size;
+      if (e.off >= e.buf.length) this.head++;
+      // Pace from the schedule, not from when the timer happened to fire, unless the link sat
+      // idle: an idle link does not bank credit for a burst.
+      this.lastReleaseAt = due < now - 20 ? now : due;
+      this.lastPieceLen = size;
+      this.forward(piece);
       if (this.stopped) return;
     }
-    if (this.queue.length > 0 && !this.toxics.frozen && !this.awaitingDrain) {
-      this.timer = setTimeout(() => this.flush(), Math.max(1, this.queue[0].due - now));
+    if (!this.pending) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
-    if (this.queue.length === 0) this.lastDue = 0;
+    if (this.pending && !this.toxics.frozen && !this.awaitingDrain) {
+      this.timer = setTimeout(() => this.flush(), Math.max(1, this.dueOf(this.queue[this.head]) - now));
+    }
+    // A frozen link holds the FIN as it holds the bytes.
+    if (this.sourceEnded && !this.pending && !this.toxics.frozen && !this.endSent) {
+      this.endSent = true;
+      this.to.end();
+    }
     this.updateReading();
   }
 
@@ -145,7 +192,7 @@ export class RelayPipe {
 
   /** Reading stops while frozen, while the peer is not draining, or while the queue is full. */
   private updateReading(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.sourceEnded) return;
     if (this.toxics.frozen || this.awaitingDrain || this.queuedBytes > HIGH_WATER) this.from.pause();
     else this.from.resume();
   }
