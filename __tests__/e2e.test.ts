@@ -176,7 +176,7 @@ describe('the programs', () => {
     await until(client, /session [0-9a-f]{8}: 60 numbers/, 'the session to start');
 
     const api = (method: string, route: string, body?: unknown) =>
-      fetch(`http://127.0.0.1:${controlPort}${route}`, { method, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any })); // eslint-disable-line @typescript-eslint/no-explicit-any
+      fetch(`http://127.0.0.1:${controlPort}${route}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any })); // eslint-disable-line @typescript-eslint/no-explicit-any
     const conns = await api('GET', '/connections');
     expect(conns.status).toBe(200);
     expect(conns.json).toHaveLength(1);

@@ -26,9 +26,9 @@ interface Reply {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-function call(method: string, path: string, body?: string | Buffer): Promise<Reply> {
+function call(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: body !== undefined ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -110,4 +110,44 @@ test('GET / lists the routes', async () => {
   const r = await call('GET', '/');
   expect(r.status).toBe(200);
   expect(r.body).toMatch(/POST   \/faults/);
+});
+
+describe('only this machine drives the proxy (found in review)', () => {
+  const freeze = JSON.stringify({ kind: 'refuse', existing: 'cut' });
+
+  test('a POST that is not JSON (what any web page may send without asking) is refused with 415', async () => {
+    const r = await call('POST', '/faults', freeze, { 'content-type': 'text/plain' });
+    expect(r.status).toBe(415);
+    expect(r.body.error).toMatch(/application\/json/);
+    expect(pair.proxy.faults()).toEqual([]);
+  });
+
+  test('a request from a foreign page (Origin) or for a foreign name (Host: DNS rebinding) gets 403', async () => {
+    const fromPage = await call('POST', '/faults', freeze, { 'content-type': 'application/json', origin: 'http://evil.example' });
+    expect(fromPage.status).toBe(403);
+    const rebound = await call('GET', '/connections', undefined, { host: 'evil.example:49157' });
+    expect(rebound.status).toBe(403);
+    expect(pair.proxy.faults()).toEqual([]);
+    const local = await call('GET', '/stats', undefined, { host: `localhost:${port}`, origin: `http://localhost:${port}` });
+    expect(local.status).toBe(200);
+  });
+
+  test('an oversized chunked body gets its 413 before the connection closes', async () => {
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/faults', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(MAX_CONTROL_BODY, 0x20));
+      req.end(Buffer.alloc(4096, 0x20));
+    });
+    expect(r).toBe(413);
+  });
+
+  test('a request target that is not a URL path is a 400, not a crash', async () => {
+    const r = await call('GET', 'http://[x/');
+    expect(r.status).toBe(400);
+    expect((await call('GET', '/stats')).status).toBe(200);
+  });
 });

@@ -44,8 +44,8 @@ const CONTROLS = [
   'Examples:',
   '  proxy 49156 49155     clients connect to 49156, traffic goes on to the server on 49155',
   '  curl -s localhost:49157/connections',
-  `  curl -s -X POST localhost:49157/faults -d '{"kind":"freeze","durationMs":8000}'`,
-  `  curl -s -X POST localhost:49157/faults -d '{"kind":"latency","latencyMs":300,"jitterMs":100,"direction":"down"}'`,
+  `  curl -s -X POST localhost:49157/faults -H 'Content-Type: application/json' -d '{"kind":"freeze","durationMs":8000}'`,
+  `  curl -s -X POST localhost:49157/faults -H 'Content-Type: application/json' -d '{"kind":"latency","latencyMs":300,"jitterMs":100,"direction":"down"}'`,
   '  curl -s -X DELETE localhost:49157/faults',
   '  proxy --chaos cut,reset,freeze,latency,slicer --seed 42    a replayable chaos run',
 ].join('\n');
@@ -81,7 +81,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   const tty = process.stdin.isTTY && process.stderr.isTTY;
   const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'proxy', clearLine: tty });
   const proxy = new RelayProxy({ listenHost: cfg.host, listenPort: cfg.proxyPort, upstreamHost: cfg.upstreamHost, upstreamPort: cfg.port, logger: log });
-  proxy.on('error', (err: Error) => log.error(`proxy: ${err.message}`));
   const control = cfg.controlPort > 0 ? new ProxyControl(proxy) : null;
   const fail = (what: string, err: unknown) => {
     const e = err as NodeJS.ErrnoException;
@@ -162,7 +161,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdin.setRawMode(true);
     process.stdin.setEncoding('utf8');
     process.stdin.on('data', (key: string) => {
-      if (key in KEY_PRESETS) return toggle(key);
+      try {
+        onKey(key);
+      } catch (err) {
+        log.warn(`key ${JSON.stringify(key)}: ${(err as Error).message}`);
+      }
+    });
+    const onKey = (key: string) => {
+      if (Object.hasOwn(KEY_PRESETS, key)) return toggle(key);
       switch (key) {
         case 'c':
           proxy.cutAll();
@@ -185,7 +191,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           void stop('quit');
           break;
       }
-    });
+    };
     process.stderr.write(`keys: c cut, r reset, ${Object.entries(KEY_PRESETS).map(([k, p]) => `${k} ${p.kind}`).join(', ')}, x lift all, l list, h help, q quit\n`);
   }
 }

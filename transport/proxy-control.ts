@@ -19,6 +19,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { FaultError } from './faults';
+import { checkLocalRequest } from './local-http';
 import type { RelayProxy } from './proxy';
 
 /** A control request body is a small JSON object; anything bigger is refused before it is read. */
@@ -56,12 +57,20 @@ class HttpError extends Error {
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n';
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(status === 413 ? { connection: 'close' } : {}),
+  });
   res.end(text);
 }
 
 function readJson(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    // A form or a plain-text POST is what another web page can send without asking: requiring
+    // JSON makes a browser ask first (CORS preflight), which this API never grants.
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') return reject(new HttpError(415, 'send the fault as JSON, with Content-Type: application/json'));
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_CONTROL_BODY) return reject(new HttpError(413, `request body over ${MAX_CONTROL_BODY} bytes`));
     const chunks: Buffer[] = [];
@@ -69,8 +78,10 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_CONTROL_BODY) {
+        // Stop keeping it; the 413 goes out with "Connection: close" and the socket goes after it.
+        req.removeAllListeners('data');
+        req.resume();
         reject(new HttpError(413, `request body over ${MAX_CONTROL_BODY} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -92,8 +103,15 @@ function idFrom(text: string, what: string): number {
   return Number(text);
 }
 
-async function route(proxy: RelayProxy, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://control');
+async function route(proxy: RelayProxy, req: http.IncomingMessage, res: http.ServerResponse, boundHost: string): Promise<void> {
+  const refused = checkLocalRequest(req, boundHost);
+  if (refused) throw new HttpError(403, refused);
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://control');
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid URL path');
+  }
   const parts = url.pathname.split('/').filter(Boolean);
   const method = req.method ?? 'GET';
   const allow = (methods: string[]) => {
@@ -150,10 +168,11 @@ async function route(proxy: RelayProxy, req: http.IncomingMessage, res: http.Ser
 
 export class ProxyControl {
   private readonly server: http.Server;
+  private boundHost = '127.0.0.1';
 
   constructor(private readonly proxy: RelayProxy) {
     this.server = http.createServer((req, res) => {
-      route(this.proxy, req, res).catch((err: Error) => {
+      route(this.proxy, req, res, this.boundHost).catch((err: Error) => {
         const status = err instanceof HttpError ? err.status : err instanceof FaultError ? err.status : 500;
         if (!res.headersSent) send(res, status, { error: err.message });
         else res.destroy();
@@ -164,6 +183,7 @@ export class ProxyControl {
   }
 
   listen(host: string, port: number): Promise<number> {
+    this.boundHost = host;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
