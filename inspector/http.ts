@@ -17,6 +17,10 @@ import type { AnyStateMachine } from 'xstate';
 import { chartOf } from './statechart';
 import type { InspectorHub } from './hub';
 import { countsByState } from './view-model';
+import { checkLocalRequest } from '../transport/local-http';
+
+/** Pages that may follow the stream at once; each costs a full batch when it connects. */
+export const MAX_PAGES = 16;
 
 const ASSETS: Record<string, string> = {
   '/': 'index.html',
@@ -51,11 +55,22 @@ export class InspectorServer {
       this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(path.join(dir, file)) });
     }
     this.chartJson = JSON.stringify({ title: this.title, chart: chartOf(machine) });
-    this.server = http.createServer((req, res) => this.route(req, res));
+    this.server = http.createServer((req, res) => {
+      try {
+        this.route(req, res);
+      } catch (err) {
+        // A malformed request (bad URL, bad escape) is the client's problem, never a crash.
+        if (!res.headersSent) this.send(res, 400, 'application/json', JSON.stringify({ error: (err as Error).message }));
+        else res.destroy();
+      }
+    });
     this.server.on('clientError', (_e, socket: net.Socket) => socket.destroy());
   }
 
+  private boundHost = '127.0.0.1';
+
   listen(host: string, port: number): Promise<number> {
+    this.boundHost = host;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen({ host, port }, () => {
@@ -87,6 +102,8 @@ export class InspectorServer {
   }
 
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const refused = checkLocalRequest(req, this.boundHost);
+    if (refused) return this.send(res, 403, 'application/json', JSON.stringify({ error: refused }));
     const url = new URL(req.url ?? '/', 'http://inspector');
     if (req.method !== 'GET') return this.send(res, 405, 'application/json', JSON.stringify({ error: 'the inspector is read-only: GET only' }));
     const asset = ASSETS[url.pathname];
@@ -114,6 +131,9 @@ export class InspectorServer {
   }
 
   private stream(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.streams.size >= MAX_PAGES) {
+      return this.send(res, 503, 'application/json', JSON.stringify({ error: `${MAX_PAGES} pages are following already; close one` }));
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     this.streams.add(res);
     // A page that does not keep up is not fed more while its socket is full; once it drains,
@@ -126,6 +146,11 @@ export class InspectorServer {
       }
       res.write(`data: ${JSON.stringify(behind ? this.hub.full() : batch)}\n\n`);
       behind = false;
+    });
+    res.on('drain', () => {
+      if (!behind) return;
+      behind = false;
+      res.write(`data: ${JSON.stringify(this.hub.full())}\n\n`);
     });
     req.on('close', () => {
       unsubscribe();

@@ -37,6 +37,13 @@ export class InspectorHub {
   private readonly limits: ViewLimits;
   /** Events reduced since start: for the page's footer and the benchmark. */
   events = 0;
+  /** Protocol session id of the event being reduced. */
+  private current: string | undefined;
+  /**
+   * The store is read only when a row changes (the reduction calls this lazily), not on the
+   * heartbeat re-arms that make up nearly all events; bound once, so those allocate nothing.
+   */
+  private readonly readIndex = (): number | undefined => (this.current && this.opts.probeIndex ? this.opts.probeIndex(this.current) : undefined);
 
   constructor(private readonly opts: HubOptions) {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
@@ -48,16 +55,8 @@ export class InspectorHub {
     // Microsteps and actions add nothing the rows show.
     if (ev.type !== '@xstate.snapshot' && ev.type !== '@xstate.event') return;
     const snapshot = (ev as { snapshot?: { context?: { id?: unknown } } }).snapshot;
-    const cause = (ev as { event?: { type?: unknown } }).event?.type;
-    // A heartbeat timer re-arming changes no row: no need to read the store for it.
-    const routine = typeof cause === 'string' && cause.startsWith('xstate.after.') && cause.includes('heartbeatTimeout');
-    const sessionId = ev.type === '@xstate.snapshot' && !routine && typeof snapshot?.context?.id === 'string' ? snapshot.context.id : undefined;
-    const changed = applyInspection(
-      this.vm,
-      ev as unknown as Parameters<typeof applyInspection>[1],
-      { now: Date.now(), nextIndex: sessionId && this.opts.probeIndex ? this.opts.probeIndex(sessionId) : undefined },
-      this.limits,
-    );
+    this.current = typeof snapshot?.context?.id === 'string' ? snapshot.context.id : undefined;
+    const changed = applyInspection(this.vm, ev as unknown as Parameters<typeof applyInspection>[1], { now: Date.now(), nextIndex: this.readIndex }, this.limits);
     if (this.listeners.size === 0) {
       // No page to tell: a page that connects later gets every row in its first batch.
       this.vm.dirty.clear();

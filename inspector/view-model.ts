@@ -68,8 +68,12 @@ export interface InspectionLike {
 /** Facts from outside the machine at the moment of the event. */
 export interface Facts {
   now: number;
-  /** The session's next index according to the session store, when known. */
-  nextIndex?: number;
+  /** The session's next index according to the session store, when known; read only on a change. */
+  nextIndex?: number | (() => number | undefined);
+}
+
+function indexFrom(facts: Facts): number | undefined {
+  return typeof facts.nextIndex === 'function' ? facts.nextIndex() : facts.nextIndex;
 }
 
 export function createViewModel(): ViewModel {
@@ -150,7 +154,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
       state,
       detail,
       length: Number(ctx.length ?? 0),
-      index: facts.nextIndex ?? Number(ctx.nextIndex ?? 0),
+      index: indexFrom(facts) ?? Number(ctx.nextIndex ?? 0),
       indexAt: facts.now,
       connected: state === 'streaming',
       deadline: null,
@@ -167,7 +171,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
   if (prev.state === state && prev.detail === detail && Number(ctx.reconnects ?? 0) === prev.reconnects) return false;
   const row = prev;
   if (row.detail !== detail) pushHistory(vm, key, { t: facts.now, kind: 'state', text: `${row.detail} → ${detail}` }, limits);
-  row.index = facts.nextIndex ?? Number(ctx.nextIndex ?? row.index);
+  row.index = indexFrom(facts) ?? Number(ctx.nextIndex ?? row.index);
   row.indexAt = facts.now;
   if (state === 'suspended' && row.state !== 'suspended') row.deadline = facts.now + Number(ctx.reconnectWindowMs ?? 0);
   if (state !== 'suspended') row.deadline = null;

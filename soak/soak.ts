@@ -117,6 +117,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     if (r) seeds.set(id, { hi: r.seedHi, lo: r.seedLo });
   });
   const proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
+  proxy.on('error', (err: Error) => log.warn(`proxy: ${err.message}`));
   const port = await proxy.listen();
   const chaos = new ChaosSchedule(proxy, { kinds: opts.kinds, seed: opts.seed, meanGapMs: opts.chaosGapMs, maxDurationMs: opts.chaosMaxDurationMs }, (s, err) => {
     if (!err) log.debug(`chaos: ${JSON.stringify(s)}`);

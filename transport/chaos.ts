@@ -46,6 +46,7 @@ export function parseChaosKinds(text: string): FaultKind[] {
 export class ChaosSchedule {
   private readonly random: () => number;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   readonly counts: Partial<Record<FaultKind, number>> = {};
 
   constructor(
@@ -58,10 +59,12 @@ export class ChaosSchedule {
   }
 
   start(): void {
+    this.stopped = false;
     this.scheduleNext();
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -116,7 +119,8 @@ export class ChaosSchedule {
         // The chosen connection closed in between: nothing to do, the schedule goes on.
         this.onFault(spec, err as Error);
       }
-      this.scheduleNext();
+      // onFault may have stopped the schedule.
+      if (!this.stopped) this.scheduleNext();
     }, gap);
   }
 }
