@@ -343,7 +343,9 @@ async function steady(kind: ServerKind, sessions: number, intervalMs: number, pl
       connections: n,
       length: 65535,
       intervalMs,
-      heartbeatIntervalMs: 2000,
+      // BENCH_HEARTBEAT_MS: the generators' heartbeat interval (give the server a matching
+      // --heartbeat-interval/--heartbeat-timeout through BENCH_SEQSTREAM_ARGS).
+      heartbeatIntervalMs: Number(process.env.BENCH_HEARTBEAT_MS) || 2000,
       rampPerSec: Math.ceil(plan.rampPerSec / nGen),
     });
     await Promise.all(gens.map((g, k) => g.send({ type: 'open', config: cfg(Math.min(per, sessions - k * per)) })));
