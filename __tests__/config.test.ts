@@ -80,3 +80,21 @@ describe('config', () => {
     }
   });
 });
+
+describe('a flag whose value is optional (--inspect)', () => {
+  const withInspect = defineProgram({ program: 'server', summary: 't', positionals: [{ name: 'port', setting: 'port' }], settings: ['port', 'inspect'] });
+  const p = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = parseArgs(withInspect, argv, env);
+    if ('help' in r) throw new Error('unexpected help');
+    return r.config;
+  };
+
+  it('is off by default, the default port alone, a value only with "="; a following word stays positional', () => {
+    expect(p([]).inspect).toBe('');
+    expect(p(['--inspect'])).toEqual({ port: 49155, inspect: String(SETTINGS.inspect.implied) });
+    expect(p(['--inspect=0']).inspect).toBe('0');
+    expect(p(['--inspect=stately']).inspect).toBe('stately');
+    expect(p(['--inspect', '5000'])).toEqual({ port: 5000, inspect: '49158' });
+    expect(p([], { SEQSTREAM_INSPECT: '7000' }).inspect).toBe('7000');
+  });
+});

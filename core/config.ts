@@ -210,7 +210,8 @@ export function helpText<N extends SettingName>(spec: ProgramSpec<N>): string {
   const rows = spec.settings.map((n) => {
     const s = table[n];
     const left = `  --${s.flag}${s.kind === 'bool' ? '' : s.implied !== undefined ? '[=value]' : ' <' + (s.kind === 'duration' ? 'ms|Ns' : s.kind === 'level' ? 'level' : s.kind === 'port' ? 'port' : s.kind === 'count' ? 'n' : 'text') + '>'}`;
-    const def = s.kind === 'bool' ? '' : ` [default ${s.kind === 'duration' ? s.default + ' ms' : JSON.stringify(s.default)}${s.env ? ', env ' + s.env : ''}]`;
+    const shown = s.kind === 'duration' ? s.default + ' ms' : s.default === '' ? 'off' : JSON.stringify(s.default);
+    const def = s.kind === 'bool' ? '' : ` [default ${shown}${s.env ? ', env ' + s.env : ''}]`;
     return `${left.padEnd(34)} ${s.help}${def}`;
   });
   return [
