@@ -358,3 +358,41 @@ describe('end of stream and lifted faults (found in review)', () => {
     await waitFor(() => e.atClient().toString() === 'still answering', 'the answer through the half-closed connection');
   });
 });
+
+describe('second review', () => {
+  test('a one-way cut while that way is frozen still lets the connection close and go away', async () => {
+    const e = await pair.open();
+    const freeze = pair.proxy.addFault({ kind: 'freeze', direction: 'up' });
+    e.client.write(Buffer.alloc(1000));
+    pair.proxy.addFault({ kind: 'cut', direction: 'up' });
+    await waitFor(() => e.serverEvents.includes('end'), 'the server to read the end');
+    e.client.end();
+    pair.proxy.removeFault(freeze.id);
+    await waitFor(() => pair.proxy.connections().length === 0, 'the connection to be removed');
+  });
+
+  test('slowing the bandwidth does not charge pieces already sent at the old rate', async () => {
+    const e = await pair.open();
+    pair.proxy.addFault({ kind: 'bandwidth', bytesPerSec: 1 << 20, direction: 'down' });
+    e.server.write(Buffer.alloc(200_000));
+    await waitFor(() => e.atClient().length === 200_000, 'the fast bytes');
+    pair.proxy.addFault({ kind: 'bandwidth', bytesPerSec: 1000, direction: 'down' });
+    e.server.write('x');
+    // One byte at 1000 B/s: milliseconds, not the ~50 s a re-charged 52 KB piece would take.
+    await waitFor(() => e.atClient().length === 200_001, 'the next byte', 2000);
+  });
+
+  test('a refuse added in the tick its predecessor is lifted still refuses; close() right after lifting stops listening', async () => {
+    const first = pair.proxy.addFault({ kind: 'refuse' });
+    pair.proxy.removeFault(first.id);
+    pair.proxy.addFault({ kind: 'refuse' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await tryConnect(pair.proxy.port)).toBe('ECONNREFUSED');
+    pair.proxy.clearFaults();
+    const port = pair.proxy.port;
+    await pair.proxy.close();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
+    expect(pair.proxy.stats().listening).toBe(false);
+  });
+});

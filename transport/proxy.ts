@@ -200,7 +200,13 @@ export class RelayProxy extends EventEmitter {
         this.server.removeAllListeners('error');
         this.server.on('error', (err) => this.fail(err));
         this.boundPort = (this.server.address() as net.AddressInfo).port;
-        this.listening = true;
+        // Listening completes a tick later: a refuse or close() may have come in between.
+        if (this.closing || this.active.some((f) => f.kind === 'refuse')) {
+          this.server.close();
+          this.listening = false;
+        } else {
+          this.listening = true;
+        }
         resolve(this.boundPort);
       });
     });

@@ -34,9 +34,13 @@ export class RelayPipe {
   private queue: Entry[] = [];
   private head = 0;
   private queuedBytes = 0;
-  /** When the previous piece was released, and its size: pacing for slicer and bandwidth. */
-  private lastReleaseAt = -Infinity;
-  private lastPieceLen = 0;
+  /**
+   * Pacing, fixed when each piece is released under the toxics of that moment: when the link
+   * is free again at the bandwidth then in force, and when the next slice may go. A later change
+   * of toxics does not re-charge pieces already sent.
+   */
+  private linkFreeAt = -Infinity;
+  private nextSliceAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private awaitingDrain = false;
   private limitFaultId = 0;
@@ -84,6 +88,9 @@ export class RelayPipe {
   /** Drops what is queued, forwards nothing more, stops the timer: this direction is closed. */
   stop(): void {
     this.stopped = true;
+    // Keep reading (and discarding) so the source still sees its peer's FIN and can close;
+    // a source left paused here would keep the connection open forever.
+    this.from.resume();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.queue = [];
@@ -116,9 +123,8 @@ export class RelayPipe {
   private dueOf(e: Entry): number {
     const t = this.toxics;
     let due = e.arrivedAt + Math.max(0, t.latencyMs + e.jitter * t.jitterMs);
-    if (t.sliceBytes > 0) due = Math.max(due, this.lastReleaseAt + t.sliceDelayMs);
-    // The previous piece occupies the link for its length at the configured rate.
-    if (t.bytesPerSec > 0) due = Math.max(due, this.lastReleaseAt + (this.lastPieceLen * 1000) / t.bytesPerSec);
+    if (t.sliceBytes > 0) due = Math.max(due, this.nextSliceAt);
+    if (t.bytesPerSec > 0) due = Math.max(due, this.linkFreeAt);
     return due;
   }
 
@@ -148,8 +154,11 @@ export class RelayPipe {
       if (e.off >= e.buf.length) this.head++;
       // Pace from the schedule, not from when the timer happened to fire, unless the link sat
       // idle: an idle link does not bank credit for a burst.
-      this.lastReleaseAt = due < now - 20 ? now : due;
-      this.lastPieceLen = size;
+      const releasedAt = due < now - 20 ? now : due;
+      const t = this.toxics;
+      // The piece occupies the link for its length at the configured rate.
+      this.linkFreeAt = t.bytesPerSec > 0 ? releasedAt + (size * 1000) / t.bytesPerSec : releasedAt;
+      this.nextSliceAt = releasedAt + (t.sliceBytes > 0 ? t.sliceDelayMs : 0);
       this.forward(piece);
       if (this.stopped) return;
     }
