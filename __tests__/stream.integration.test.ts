@@ -62,3 +62,45 @@ describe('heartbeat acks (PROTOCOL.md §5)', () => {
     }
   });
 });
+
+describe('heartbeat timeout detection (the pacer checks silence; the timer is the backstop)', () => {
+  // Timeout 400 ms; a backstop-only detection would take 5 × 400 = 2000 ms.
+  const opts = { intervalMs: 20, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400, reconnectWindowMs: 5000 };
+
+  it('while numbers stream: a silent client is suspended within about one timeout', async () => {
+    const server = await startServer(opts);
+    const c = await RawClient.connect(server.port);
+    try {
+      c.hello(1000);
+      await c.next(MessageType.WELCOME);
+      const suspended = new Promise<number>((resolve) => server.once('suspended', () => resolve(performance.now())));
+      const silentSince = performance.now(); // no heartbeat is ever sent
+      const at = await suspended;
+      expect(at - silentSince).toBeGreaterThanOrEqual(opts.heartbeatTimeoutMs - 5);
+      expect(at - silentSince).toBeLessThan(1200);
+      const reject = await c.next(MessageType.REJECT);
+      expect(reject.code).toBe(11); // HEARTBEAT_TIMEOUT
+    } finally {
+      c.close();
+      await server.close();
+    }
+  });
+
+  it('after the last number (waiting for the ACK): the exact timer is back, not the backstop', async () => {
+    const server = await startServer(opts);
+    const c = await RawClient.connect(server.port);
+    try {
+      c.startHeartbeats(opts.heartbeatIntervalMs);
+      // 30 numbers: 600 ms of streaming, long enough for the timer to re-arm as a backstop.
+      c.hello(30);
+      await c.next(MessageType.END);
+      c.stopHeartbeats();
+      const silentSince = performance.now();
+      const at = await new Promise<number>((resolve) => server.once('suspended', () => resolve(performance.now())));
+      expect(at - silentSince).toBeLessThan(1200);
+    } finally {
+      c.close();
+      await server.close();
+    }
+  });
+});

@@ -36,7 +36,12 @@ export type SessionEvent =
   /** The connection closed (or errored) under the session. */
   | { type: 'DISCONNECTED'; connectionId: number }
   /** A new connection asks to continue at nextIndex (validated by the transport: ≤ length). */
-  | { type: 'RESUME'; connectionId: number; nextIndex: number };
+  | { type: 'RESUME'; connectionId: number; nextIndex: number }
+  /**
+   * The transport saw the heartbeat timeout pass while pacing this session (it visits every
+   * streaming session once per interval anyway): the link is dead, as if the timer had fired.
+   */
+  | { type: 'LINK_SILENT' };
 
 export type SessionStateName = 'streaming' | 'suspended' | 'expired' | 'complete';
 
@@ -126,6 +131,15 @@ export const sessionMachine = setup({
           initial: 'alive',
           states: {
             alive: {
+              on: {
+                LINK_SILENT: {
+                  target: '#session.suspended',
+                  actions: { type: 'closeConnection', params: { reason: 'heartbeat-timeout' } },
+                },
+                // Pacing stops with the last number: re-arm, so the transport can give the
+                // exact delay again instead of its backstop (see the server's delays).
+                ALL_SENT: { target: 'alive', reenter: true },
+              },
               after: {
                 heartbeatTimeout: [
                   { guard: 'heardRecently', target: 'alive', reenter: true },
