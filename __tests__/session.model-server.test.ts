@@ -6,7 +6,8 @@
  *   ACK                       the client sends ACK
  *   DISCONNECTED (current)    the proxy cuts the connection
  *   RESUME (k or length)      a new connection through the proxy sends RESUME k (takes over if needed)
- *   after heartbeatTimeout    the proxy freezes: the connection stays open and goes silent
+ *   after heartbeatTimeout,   the proxy freezes: the connection stays open and goes silent
+ *   LINK_SILENT
  *   after reconnectWindow     nobody comes back: wait for the server to expire the session
  *
  * After every step the server's own session actor must be in the state the model predicts
@@ -90,7 +91,9 @@ async function replay(steps: Step[]): Promise<void> {
           const w = await current.next(MessageType.WELCOME, `WELCOME on resume (step ${n})`);
           expect(w.startIndex).toBe(e.nextIndex);
           if (!previous.closed) await previous.waitClosed(); // taken over: the server closes the old one
-        } else if (e.type.includes('heartbeatTimeout')) {
+        } else if (e.type.includes('heartbeatTimeout') || e.type === 'LINK_SILENT') {
+          // Either way the link goes silent; the server notices by its pacer while streaming,
+          // by the machine's timer otherwise.
           proxy.freeze();
           await waitFor(isSuspended, 'the heartbeat timeout to suspend the session', 5000);
           proxy.unfreeze();

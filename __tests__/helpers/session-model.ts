@@ -37,6 +37,7 @@ export function eventsFor(state: Snap): AnyEvent[] {
     { type: 'DISCONNECTED', connectionId: STALE_CONNECTION }, // stale: an older connection closing late
     { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: 4 },
     { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: input.length },
+    { type: 'LINK_SILENT' },
     ...[...AFTER.keys()].map((type) => ({ type })),
   ];
 }
