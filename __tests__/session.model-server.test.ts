@@ -95,7 +95,9 @@ async function replay(steps: Step[]): Promise<void> {
           // Either way the link goes silent; the server notices by its pacer while streaming,
           // by the machine's timer otherwise.
           proxy.freeze();
-          await waitFor(isSuspended, 'the heartbeat timeout to suspend the session', 5000);
+          // Within about a timeout (400 ms) plus an interval: the pacer's check or the exact
+          // timer, never the 2 s backstop alone.
+          await waitFor(isSuspended, 'the heartbeat timeout to suspend the session', 1500);
           proxy.unfreeze();
         } else if (e.type.includes('reconnectWindow')) {
           await waitFor(() => ended.get(id) === 'expired', 'the reconnect window to expire the session', 5000);

@@ -66,9 +66,13 @@ export class SeqServer extends EventEmitter {
     super();
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
-    this.pacer = new Pacer<Stream>(opts.intervalMs, this.sendNext, undefined, (err, s) =>
-      this.log.error(`pacing failed: ${(err as Error).message}`, { session: shortId(s.record.id) }),
-    );
+    this.pacer = new Pacer<Stream>(opts.intervalMs, this.sendNext, undefined, (err, s) => {
+      // Only this session is affected: drop its connection, so it is suspended now and its
+      // client resumes, instead of streaming nothing until a backstop timer notices.
+      this.log.error(`pacing failed: ${(err as Error).message}; dropping the connection, the client may resume`, { session: shortId(s.record.id) });
+      s.entry = null;
+      s.conn?.destroy();
+    });
     this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
@@ -133,11 +137,11 @@ export class SeqServer extends EventEmitter {
         // itself and sends LINK_SILENT: the timer is only a backstop then, and re-arms a few
         // times less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
         // Otherwise it fires when the last thing heard becomes a timeout old: on time, no earlier.
-        // (XState resolves this before startStreaming runs, so each streaming stretch's first arm
-        // is the exact one; the re-arms after it are the backstop.)
+        // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
+        // tick that threw) no longer counts, so the next arm is exact again.
         heartbeatTimeout: ({ context }) => {
           const s = stream(context);
-          if (s?.entry && this.opts.intervalMs < context.heartbeatTimeoutMs) return LIVENESS_BACKSTOP * context.heartbeatTimeoutMs;
+          if (s?.entry?.active && this.opts.intervalMs < context.heartbeatTimeoutMs) return LIVENESS_BACKSTOP * context.heartbeatTimeoutMs;
           return Math.max(1, Math.ceil(context.heartbeatTimeoutMs - Math.min(silence(context), context.heartbeatTimeoutMs)));
         },
       },
@@ -213,7 +217,12 @@ export class SeqServer extends EventEmitter {
 
   private sendNext = (s: Stream): boolean => {
     const conn = s.conn;
-    if (!conn || conn.closed) return false;
+    // Every way out that stops pacing clears s.entry: the heartbeat timer's delay reads it to
+    // decide between the exact delay and the backstop.
+    if (!conn || conn.closed) {
+      s.entry = null;
+      return false;
+    }
     if (performance.now() - s.heardAt >= this.opts.heartbeatTimeoutMs) {
       // Silent for the timeout: the machine suspends the session (and stops this pacing).
       s.entry = null;
@@ -223,6 +232,7 @@ export class SeqServer extends EventEmitter {
     if (conn.backlog > this.opts.maxWriteBuffer) {
       this.log.warn(`client is not reading (${conn.backlog} bytes queued): closing its connection`, { session: shortId(s.record.id) });
       conn.reject(RejectCode.SLOW_CONSUMER, `more than ${this.opts.maxWriteBuffer} bytes unread; resume when ready`);
+      s.entry = null;
       return false;
     }
     const r = s.record;
@@ -280,7 +290,7 @@ export class SeqServer extends EventEmitter {
         // A session streaming at least once per heartbeat interval already proves the link
         // alive with every number; an ACK on top would be a third of all writes at the default
         // settings (PROTOCOL.md §5). Otherwise (after END, slow intervals, taken over) answer.
-        if (stream?.entry && stream.conn === conn && this.numbersProveLiveness) return;
+        if (stream?.entry?.active && stream.conn === conn && this.numbersProveLiveness) return;
         conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
         return;
       case MessageType.HEARTBEAT_ACK:
