@@ -3,21 +3,20 @@
  * on a closed network), the statechart read from the machine, and a Server-Sent Events stream of
  * batched changes.
  *
- *   GET /                 the page        GET /app.js, /app.css   its assets
+ *   GET /                 the page        GET /app.js, /rows.js, /app.css   its assets
  *   GET /chart            the statechart (nodes and transitions) of the session machine
  *   GET /events           SSE: one full batch, then a batch of changes per flush
  *   GET /sessions/:key    one session's row and event history
  *   GET /summary          counts by state, events reduced, pages connected
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import path from 'node:path';
 import type { AnyStateMachine } from 'xstate';
 import { chartOf } from './statechart';
 import type { InspectorHub } from './hub';
 import { countsByState } from './view-model';
-import { checkLocalRequest } from '../transport/local-http';
+import { assetPath, checkLocalRequest, listenLocal } from '../transport/local-http';
 
 /** Pages that may follow the stream at once; each costs a full batch when it connects. */
 export const MAX_PAGES = 16;
@@ -26,17 +25,10 @@ const ASSETS: Record<string, string> = {
   '/': 'index.html',
   '/index.html': 'index.html',
   '/app.js': 'app.js',
+  '/rows.js': 'rows.js',
   '/app.css': 'app.css',
 };
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-
-/** The assets sit beside the sources (inspector/assets); from dist/ that is two levels up. */
-function assetDir(): string {
-  for (const dir of [path.join(__dirname, 'assets'), path.join(__dirname, '..', '..', 'inspector', 'assets')]) {
-    if (existsSync(path.join(dir, 'index.html'))) return dir;
-  }
-  throw new Error('inspector assets not found (inspector/assets/index.html)');
-}
 
 export class InspectorServer {
   private readonly server: http.Server;
@@ -50,9 +42,8 @@ export class InspectorServer {
     machine: AnyStateMachine,
     private readonly title = 'seqstream inspector',
   ) {
-    const dir = assetDir();
     for (const file of new Set(Object.values(ASSETS))) {
-      this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(path.join(dir, file)) });
+      this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(assetPath(file)) });
     }
     this.chartJson = JSON.stringify({ title: this.title, chart: chartOf(machine) });
     this.server = http.createServer((req, res) => {
@@ -69,20 +60,15 @@ export class InspectorServer {
 
   private boundHost = '127.0.0.1';
 
-  listen(host: string, port: number): Promise<number> {
+  async listen(host: string, port: number): Promise<number> {
     this.boundHost = host;
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        // A comment line now and then keeps idle proxies and browsers from dropping the stream.
-        this.keepAlive = setInterval(() => {
-          for (const s of this.streams) s.write(': keep-alive\n\n');
-        }, 15_000);
-        this.keepAlive.unref();
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+    const bound = await listenLocal(this.server, host, port);
+    // A comment line now and then keeps idle proxies and browsers from dropping the stream.
+    this.keepAlive = setInterval(() => {
+      for (const s of this.streams) s.write(': keep-alive\n\n');
+    }, 15_000);
+    this.keepAlive.unref();
+    return bound;
   }
 
   get pages(): number {

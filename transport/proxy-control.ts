@@ -14,12 +14,11 @@
  *   DELETE /faults/:id        lift one fault
  *   DELETE /faults            lift them all
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import path from 'node:path';
 import { FaultError } from './faults';
-import { checkLocalRequest } from './local-http';
+import { assetPath, checkLocalRequest, listenLocal } from './local-http';
 import type { RelayProxy } from './proxy';
 
 /** A control request body is a small JSON object; anything bigger is refused before it is read. */
@@ -28,12 +27,7 @@ export const MAX_CONTROL_BODY = 16 * 1024;
 /** The page that shows connections and faults, from the inspector's assets (served, never fetched). */
 let pageCache: Buffer | null = null;
 function proxyPage(): Buffer {
-  if (pageCache) return pageCache;
-  for (const dir of [path.join(__dirname, '..', 'inspector', 'assets'), path.join(__dirname, '..', '..', 'inspector', 'assets')]) {
-    const file = path.join(dir, 'proxy.html');
-    if (existsSync(file)) return (pageCache = readFileSync(file));
-  }
-  throw new HttpError(404, 'the proxy page is missing (inspector/assets/proxy.html)');
+  return (pageCache ??= readFileSync(assetPath('proxy.html')));
 }
 
 export const CONTROL_ROUTES = `GET    /ui                a page with the connections and active faults, refreshed every second
@@ -184,13 +178,7 @@ export class ProxyControl {
 
   listen(host: string, port: number): Promise<number> {
     this.boundHost = host;
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+    return listenLocal(this.server, host, port);
   }
 
   close(): Promise<void> {
