@@ -93,21 +93,14 @@ export class ProxyConnection {
       bytesDown: this.down.bytes,
       queuedUp: this.up.queued,
       queuedDown: this.down.queued,
-      frozen: this.frozenUp || this.frozenDown,
+      frozen: this.up.frozen || this.down.frozen,
       faultsApplied: { ...this.faultsApplied },
     };
   }
 
-  private frozenUp = false;
-  private frozenDown = false;
-
   applyFaults(active: readonly Fault[]): void {
-    const up = toxicsFor(active, this.id, 'up');
-    const down = toxicsFor(active, this.id, 'down');
-    this.frozenUp = up.frozen;
-    this.frozenDown = down.frozen;
-    this.up.setToxics(up);
-    this.down.setToxics(down);
+    this.up.setToxics(toxicsFor(active, this.id, 'up'));
+    this.down.setToxics(toxicsFor(active, this.id, 'down'));
   }
 
   noteFault(kind: FaultKind): void {
@@ -190,15 +183,16 @@ export class RelayProxy extends EventEmitter {
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
+      // A listen error goes to the caller only; fail() (the standing handler) stays quiet for it.
       this.listenInProgress = true;
-      this.server.once('error', (err) => {
+      const onListenError = (err: Error) => {
         this.listenInProgress = false;
         reject(err);
-      });
+      };
+      this.server.once('error', onListenError);
       this.server.listen({ port: this.boundPort || this.opts.listenPort, host: this.opts.listenHost, backlog: 4096 }, () => {
         this.listenInProgress = false;
-        this.server.removeAllListeners('error');
-        this.server.on('error', (err) => this.fail(err));
+        this.server.off('error', onListenError);
         this.boundPort = (this.server.address() as net.AddressInfo).port;
         // Listening completes a tick later: a refuse or close() may have come in between.
         if (this.closing || this.active.some((f) => f.kind === 'refuse')) {

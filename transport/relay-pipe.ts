@@ -71,6 +71,10 @@ export class RelayPipe {
     return this.queuedBytes;
   }
 
+  get frozen(): boolean {
+    return this.toxics.frozen;
+  }
+
   /** The source ended and everything, FIN included, has been passed on. */
   get finished(): boolean {
     return this.endSent;
