@@ -5,7 +5,15 @@
 import { createMachine, SimulatedClock, type InspectionEvent } from 'xstate';
 import { sessionMachine } from '../machines/session.machine';
 import { SessionRegistry } from '../transport/session-registry';
-import { applyInspection, countsByState, createViewModel, extrapolatedIndex, statePath, takeChanges, type InspectionLike } from '../inspector/view-model';
+import { applyInspection, countsByState, createViewModel, statePath, takeChanges, type InspectionLike, type SessionRow } from '../inspector/view-model';
+
+// The page's own row arithmetic (a browser script that also exports for Node).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pageRows = require('../inspector/assets/rows.js') as {
+  indexOf(row: SessionRow, t: number, intervalMs: number): number;
+  windowLeft(row: SessionRow, t: number): number | null;
+};
+const extrapolatedIndex = (row: SessionRow, now: number, intervalMs: number) => pageRows.indexOf(row, now, intervalMs);
 import { chartOf } from '../inspector/statechart';
 import { InspectorHub } from '../inspector/hub';
 
@@ -129,6 +137,9 @@ describe('pure helpers', () => {
     expect(extrapolatedIndex(row, 1000 + 60_000, 100)).toBe(10);
     applyInspection(vm, ev('a', 'suspended'), { now: 1300, nextIndex: 7 });
     expect(extrapolatedIndex(vm.rows.get('a')!, 99_999, 100)).toBe(7);
+    // The countdown: the window (1000 ms in this context) runs from the suspension at 1300.
+    expect(pageRows.windowLeft(vm.rows.get('a')!, 2000)).toBe(300);
+    expect(pageRows.windowLeft(vm.rows.get('a')!, 5000)).toBe(0);
   });
 
   test('statePath names every active region of a parallel state', () => {

@@ -209,9 +209,3 @@ export function takeChanges(vm: ViewModel): { rows: SessionRow[]; removed: strin
   vm.removed.clear();
   return { rows: rows.map((r) => ({ ...r })), removed };
 }
-
-/** The index a streaming row has reached by `now`, as the page computes it. */
-export function extrapolatedIndex(row: SessionRow, now: number, intervalMs: number): number {
-  if (row.state !== 'streaming' || !row.connected) return row.index;
-  return Math.min(row.length, row.index + Math.max(0, Math.floor((now - row.indexAt) / intervalMs)));
-}

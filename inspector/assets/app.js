@@ -19,13 +19,9 @@ let dirty = true;
 const $ = (s) => document.querySelector(s);
 const now = () => Date.now() + clockOffset;
 
-function indexOf(r, t) {
-  if (r.state !== 'streaming' || !r.connected) return r.index;
-  return Math.min(r.length, r.index + Math.max(0, Math.floor((t - r.indexAt) / intervalMs)));
-}
-function windowLeft(r, t) {
-  return r.state === 'suspended' && r.deadline !== null ? Math.max(0, r.deadline - t) : null;
-}
+// rows.js, loaded first: the row arithmetic shared with the tests.
+const indexOf = (r, t) => window.seqstreamRows.indexOf(r, t, intervalMs);
+const windowLeft = (r, t) => window.seqstreamRows.windowLeft(r, t);
 
 // ---- statechart, laid out from the machine's own nodes and transitions ----
 
