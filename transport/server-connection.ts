@@ -13,6 +13,14 @@ export interface ConnectionHandlers {
   onClose(conn: ServerConnection): void;
   onProtocolError(conn: ServerConnection, err: Error): void;
   onHandshakeTimeout(conn: ServerConnection): void;
+  /** The peer let `queued` bytes pile up: the connection is being cut (REJECT SLOW_CONSUMER). */
+  onSlowConsumer(conn: ServerConnection, queued: number): void;
+}
+
+export interface ConnectionLimits {
+  handshakeTimeoutMs: number;
+  /** Most bytes queued for the peer; a write that would pass it cuts the connection instead. */
+  maxQueuedBytes: number;
 }
 
 /** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway. */
@@ -23,6 +31,12 @@ export class ServerConnection {
   private handshakeTimer: NodeJS.Timeout | null;
   private closing = false;
   private graceTimer: NodeJS.Timeout | null = null;
+  /** Reading stopped because the peer is not reading what we send (TCP backpressure). */
+  private held = false;
+  /** Frames of the last chunk not handled yet because reading stopped in the middle of it. */
+  private pending: { bodies: Buffer[]; next: number; error: FrameError | null } | null = null;
+  /** Most bytes ever queued for this peer at once (the outbound limit's own witness). */
+  peakQueued = 0;
   /** Session this connection streams (set after a successful HELLO or RESUME). */
   sessionId: string | null = null;
   readonly remote: string;
@@ -30,7 +44,7 @@ export class ServerConnection {
   constructor(
     readonly id: number,
     readonly socket: Socket,
-    handshakeTimeoutMs: number,
+    private readonly limits: ConnectionLimits,
     private readonly handlers: ConnectionHandlers,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -38,7 +52,7 @@ export class ServerConnection {
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
       handlers.onHandshakeTimeout(this);
-    }, handshakeTimeoutMs);
+    }, limits.handshakeTimeoutMs);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', () => {
@@ -56,30 +70,63 @@ export class ServerConnection {
     return this.closing;
   }
 
-  /** Bytes queued for a peer that has not read them yet. */
-  get backlog(): number {
-    return this.socket.writableLength;
-  }
-
   handshakeDone(sessionId: string): void {
     this.clearHandshakeTimer();
     this.sessionId = sessionId;
   }
 
-  write(frame: Buffer): void {
-    if (!this.closing) this.socket.write(frame);
+  /**
+   * Every frame to the peer goes through here, so the outbound limit holds for all of them
+   * (numbers, END, heartbeat answers, WELCOME). A frame that would take the queue past the limit
+   * is not queued: the peer is cut as a slow consumer (its session stays resumable). When the
+   * socket's own buffer is full, reading stops until it drains, so a peer that sends requests
+   * but does not read the answers is slowed by TCP instead of filling our memory.
+   * Returns false when the frame was not sent (connection closing or just cut).
+   */
+  write(frame: Buffer): boolean {
+    if (this.closing) return false;
+    const queued = this.socket.writableLength;
+    if (queued + frame.length > this.limits.maxQueuedBytes) {
+      this.handlers.onSlowConsumer(this, queued);
+      this.reject(RejectCode.SLOW_CONSUMER, `more than ${this.limits.maxQueuedBytes} bytes unread; resume when ready`);
+      return false;
+    }
+    if (!this.socket.write(frame)) this.holdReading();
+    this.notePeak();
+    return true;
   }
 
-  send(msg: Message): void {
-    this.write(encode(msg));
+  send(msg: Message): boolean {
+    return this.write(encode(msg));
   }
 
-  /** Tells the peer why, then closes. Only this connection is affected. */
+  /** Tells the peer why, then closes. The REJECT is the one frame allowed past the limit. */
   reject(code: RejectCode, reason: string): void {
     if (this.closing) return;
     this.socket.write(encode({ type: MessageType.REJECT, code, reason }));
+    this.notePeak();
     this.close();
   }
+
+  private notePeak(): void {
+    if (this.socket.writableLength > this.peakQueued) this.peakQueued = this.socket.writableLength;
+  }
+
+  private holdReading(): void {
+    if (this.held) return;
+    this.held = true;
+    this.socket.pause();
+    this.socket.once('drain', this.onDrain);
+  }
+
+  private onDrain = (): void => {
+    this.held = false;
+    if (this.closing) return;
+    const p = this.pending;
+    this.pending = null;
+    if (p) this.handle(p.bodies, p.next, p.error);
+    if (!this.held && !this.closing) this.socket.resume();
+  };
 
   /** Flushes what is queued, then closes; a peer that never reads is destroyed after a grace period. */
   close(): void {
@@ -109,19 +156,40 @@ export class ServerConnection {
       frameError = err;
       bodies = err.frames;
     }
-    for (const body of bodies) {
+    if (this.pending) {
+      // Reading was held in the middle of an earlier chunk: these frames come after its rest.
+      const p = this.pending;
+      p.bodies = [...p.bodies.slice(p.next), ...bodies];
+      p.next = 0;
+      p.error ??= frameError;
+      return;
+    }
+    this.handle(bodies, 0, frameError);
+  };
+
+  /** Handles frames in order; stops (keeping the rest, at most one chunk) while reading is held. */
+  private handle(bodies: Buffer[], from: number, frameError: FrameError | null): void {
+    for (let i = from; i < bodies.length; i++) {
       if (this.closing) return;
+      if (this.held) {
+        this.pending = { bodies, next: i, error: frameError };
+        return;
+      }
       let msg: Message;
       try {
-        msg = decode(body);
+        msg = decode(bodies[i]);
       } catch (err) {
         this.handlers.onProtocolError(this, err as Error);
         return;
       }
       this.handlers.onMessage(this, msg);
     }
+    if (this.held && frameError) {
+      this.pending = { bodies, next: bodies.length, error: frameError };
+      return;
+    }
     if (frameError && !this.closing) this.handlers.onProtocolError(this, frameError);
-  };
+  }
 
   private onEnd = (): void => {
     try {

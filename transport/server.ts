@@ -60,6 +60,7 @@ export class SeqServer extends EventEmitter {
   private readonly streams = new Map<string, Stream>();
   private readonly pacer: Pacer<Stream>;
   private nextConnectionId = 1;
+  private peakQueued = 0;
   private closed = false;
 
   constructor(private readonly opts: ServerOptions) {
@@ -101,6 +102,13 @@ export class SeqServer extends EventEmitter {
 
   get sessionCount(): number {
     return this.registry.size;
+  }
+
+  /** Most bytes queued for any one connection since start: never above the limit plus one frame. */
+  get peakQueuedBytes(): number {
+    let peak = this.peakQueued;
+    for (const c of this.connections.values()) peak = Math.max(peak, c.peakQueued);
+    return peak;
   }
 
   get connectionCount(): number {
@@ -229,15 +237,13 @@ export class SeqServer extends EventEmitter {
       this.registry.send(s.record.id, { type: 'LINK_SILENT' });
       return false;
     }
-    if (conn.backlog > this.opts.maxWriteBuffer) {
-      this.log.warn(`client is not reading (${conn.backlog} bytes queued): closing its connection`, { session: shortId(s.record.id) });
-      conn.reject(RejectCode.SLOW_CONSUMER, `more than ${this.opts.maxWriteBuffer} bytes unread; resume when ready`);
+    const r = s.record;
+    const index = r.nextIndex;
+    if (!conn.write(encodeNumber(index, valueAt(s.seed, index)))) {
+      // Cut as a slow consumer: the close suspends the session.
       s.entry = null;
       return false;
     }
-    const r = s.record;
-    const index = r.nextIndex;
-    conn.write(encodeNumber(index, valueAt(s.seed, index)));
     r.nextIndex = index + 1;
     if (this.log.isDebugEnabled()) this.log.debug('number sent', { session: shortId(r.id), index });
     if (r.nextIndex < r.length) return true;
@@ -253,12 +259,16 @@ export class SeqServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    const conn = new ServerConnection(this.nextConnectionId++, socket, this.opts.handshakeTimeoutMs, {
+    const limits = { handshakeTimeoutMs: this.opts.handshakeTimeoutMs, maxQueuedBytes: this.opts.maxWriteBuffer };
+    const conn = new ServerConnection(this.nextConnectionId++, socket, limits, {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
       onProtocolError: (c, err) => {
         this.log.warn(`protocol error from ${c.remote}: ${err.message}`, c.sessionId ? { session: shortId(c.sessionId) } : {});
         c.reject(RejectCode.PROTOCOL_ERROR, err.message);
+      },
+      onSlowConsumer: (c, queued) => {
+        this.log.warn(`client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, c.sessionId ? { session: shortId(c.sessionId) } : {});
       },
       onHandshakeTimeout: (c) => {
         this.log.warn(`no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
@@ -270,6 +280,7 @@ export class SeqServer extends EventEmitter {
   }
 
   private onConnectionClose(conn: ServerConnection): void {
+    this.peakQueued = Math.max(this.peakQueued, conn.peakQueued);
     this.connections.delete(conn.id);
     if (conn.sessionId) this.registry.send(conn.sessionId, { type: 'DISCONNECTED', connectionId: conn.id });
     this.emit('connectionClosed', conn.id);
