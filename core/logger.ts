@@ -3,9 +3,10 @@
  * verdict and --json), JSON lines in a file. Session context travels as child-logger metadata.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { createStream } from 'rotating-file-stream';
 import winston from 'winston';
-import type { LogLevel } from './config';
+import { DEFAULTS, type LogLevel } from './config';
 
 export type Logger = winston.Logger;
 
@@ -18,6 +19,9 @@ export interface LoggerOptions {
   console?: boolean;
   /** Erase the terminal line before each console line: a program keeps a live status line there. */
   clearLine?: boolean;
+  /** Rotate the file past this many bytes (0: never), keeping this many files in all. */
+  maxSize?: number;
+  maxFiles?: number;
 }
 
 const lineFormat = (clear: boolean) => winston.format.printf((info) => {
@@ -39,15 +43,39 @@ export function createLogger(opts: LoggerOptions): Logger {
   }
   if (opts.file) {
     mkdirSync(dirname(opts.file), { recursive: true });
+    const format = winston.format.combine(winston.format.timestamp(), winston.format.json());
+    const maxSize = opts.maxSize ?? DEFAULTS.logMaxSize;
     transports.push(
-      new winston.transports.File({
-        filename: opts.file,
-        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-      }),
+      maxSize > 0
+        ? new winston.transports.Stream({ stream: rotatingFile(opts.file, maxSize, opts.maxFiles ?? DEFAULTS.logMaxFiles), format })
+        : new winston.transports.File({ filename: opts.file, format }),
     );
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   return winston.createLogger({ level: opts.level, defaultMeta: { program: opts.program }, transports });
+}
+
+/**
+ * The log file, rotated by size: `app.log` is the current one, rotated ones get a time stamp in
+ * their name (20261127-1022-01-app.log) and only the newest maxFiles - 1 are kept (the list is
+ * in app.log.history). Not winston's own File rotation (maxsize/maxFiles): measured here, it
+ * wrote nothing at all once 100 lines came in one turn of the event loop — the burst a log
+ * flood is — and kept them in memory instead (winstonjs/winston#1655, #2354).
+ */
+function rotatingFile(file: string, maxSize: number, maxFiles: number): NodeJS.WritableStream {
+  const stream = createStream(basename(file), {
+    path: dirname(file),
+    size: `${maxSize}B`,
+    maxFiles: Math.max(1, maxFiles - 1),
+    history: `${basename(file)}.history`,
+  });
+  // A full disk or a removed folder must not crash the program: say it once, keep running.
+  let warned = false;
+  stream.on('error', (err: Error) => {
+    if (!warned) process.stderr.write(`log file ${file}: ${err.message}; file logging may be incomplete\n`);
+    warned = true;
+  });
+  return stream;
 }
 
 /** A logger that drops everything: for library use and tests that assert on behaviour, not logs. */
