@@ -199,6 +199,8 @@ async function startServer(kind: ServerKind, intervalMs: number, extraArgs: stri
           String(intervalMs),
           '--max-sessions',
           '20000',
+          // The load generators are thousands of clients on one address: per-source limits off.
+          '--max-sessions-per-source', '0', '--new-session-rate', '0', '--max-pending-handshakes', '0', '--max-pending-per-source', '0',
           '--log-file',
           path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`),
           // BENCH_SEQSTREAM_ARGS="--log-level warn": extra server flags, for experiments.

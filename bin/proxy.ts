@@ -57,7 +57,7 @@ const spec = defineProgram({
     { name: 'proxy_port', setting: 'proxyPort' },
     { name: 'server_port', setting: 'port' },
   ],
-  settings: ['proxyPort', 'port', 'host', 'upstreamHost', 'controlHost', 'controlPort', 'chaos', 'seed', 'chaosInterval', 'chaosMaxDuration', 'logLevel', 'logFile'],
+  settings: ['proxyPort', 'port', 'host', 'upstreamHost', 'controlHost', 'controlPort', 'chaos', 'seed', 'chaosInterval', 'chaosMaxDuration', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles'],
   extraHelp: CONTROLS,
 });
 
@@ -79,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
   }
   const tty = process.stdin.isTTY && process.stderr.isTTY;
-  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'proxy', clearLine: tty });
+  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'proxy', clearLine: tty, maxSize: cfg.logMaxSize, maxFiles: cfg.logMaxFiles });
   const proxy = new RelayProxy({ listenHost: cfg.host, listenPort: cfg.proxyPort, upstreamHost: cfg.upstreamHost, upstreamPort: cfg.port, logger: log });
   const control = cfg.controlPort > 0 ? new ProxyControl(proxy) : null;
   const fail = (what: string, err: unknown) => {

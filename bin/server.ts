@@ -11,14 +11,14 @@ const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'inspect', 'inspectHost', 'logLevel', 'logFile'],
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
   extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = configOrExit(spec, argv);
   if (!cfg) return;
-  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server' });
+  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server', maxSize: cfg.logMaxSize, maxFiles: cfg.logMaxFiles });
   let inspection: Inspection | null = null;
   let server: SeqServer | null = null;
   if (cfg.inspect !== '') {
@@ -55,6 +55,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     handshakeTimeoutMs: cfg.handshakeTimeout,
     maxSessions: cfg.maxSessions,
     maxWriteBuffer: cfg.maxWriteBuffer,
+    admission: {
+      sessionsPerSource: cfg.maxSessionsPerSource,
+      newSessionsPerSecond: cfg.newSessionRate,
+      newSessionBurst: cfg.newSessionBurst,
+      pendingHandshakes: cfg.maxPendingHandshakes,
+      pendingHandshakesPerSource: cfg.maxPendingPerSource,
+      reservedFiles: cfg.reservedFiles,
+    },
+    logRepeatPeriodMs: cfg.logRepeatPeriod,
     logger: log,
     actors: inspection ? { inspect: inspection.inspect } : undefined,
   });

@@ -12,6 +12,7 @@ import { ChaosSchedule, seededRandom } from '../transport/chaos';
 import type { FaultKind } from '../transport/faults';
 import { runClient, type ClientResult } from '../transport/client';
 import { RelayProxy } from '../transport/proxy';
+import { NO_SOURCE_LIMITS } from '../transport/admission';
 import { SeqServer } from '../transport/server';
 
 export interface SoakOptions {
@@ -109,6 +110,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // Not a capacity test: a session whose ACK a fault swallowed stays until its window ends
     // (spec §3), and a long soak starts new clients meanwhile, so leave plenty of room.
     maxSessions: 1_000_000,
+    // All soak clients share one address: per-source limits would throttle the test itself.
+    admission: NO_SOURCE_LIMITS,
     maxWriteBuffer: 1 << 20,
   });
   await server.listen();

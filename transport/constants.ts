@@ -38,6 +38,8 @@ export enum RejectCode {
   SLOW_CONSUMER = 10,
   HEARTBEAT_TIMEOUT = 11,
   SHUTTING_DOWN = 12,
+  /** A per-address limit (sessions held, new sessions per second, pending handshakes). */
+  RATE_LIMITED = 13,
 }
 
 /**
@@ -51,6 +53,10 @@ export const RESUMABLE_REJECTS: ReadonlySet<RejectCode> = new Set([
   RejectCode.SLOW_CONSUMER,
   RejectCode.HEARTBEAT_TIMEOUT,
   RejectCode.SHUTTING_DOWN,
+  // Refused before anything was done: the session, if any, is untouched, and the same request
+  // later (after the client's backoff) may succeed.
+  RejectCode.SERVER_FULL,
+  RejectCode.RATE_LIMITED,
 ]);
 
 export const ACK_VERDICT_MATCH = 0;

@@ -4,6 +4,7 @@
  * is decided by the server's handlers.
  */
 import type { Socket } from 'node:net';
+import { sourceKey } from './admission';
 import { RejectCode, MessageType } from './constants';
 import { decode, encode, ProtocolError, type Message } from './codec';
 import { FrameDecoder, FrameError } from './framer';
@@ -13,6 +14,8 @@ export interface ConnectionHandlers {
   onClose(conn: ServerConnection): void;
   onProtocolError(conn: ServerConnection, err: Error): void;
   onHandshakeTimeout(conn: ServerConnection): void;
+  /** The handshake is over: done (HELLO/RESUME accepted) or the connection closed before it. Once. */
+  onHandshakeEnd(conn: ServerConnection): void;
   /** The peer let `queued` bytes pile up: the connection is being cut (REJECT SLOW_CONSUMER). */
   onSlowConsumer(conn: ServerConnection, queued: number): void;
 }
@@ -40,6 +43,9 @@ export class ServerConnection {
   /** Session this connection streams (set after a successful HELLO or RESUME). */
   sessionId: string | null = null;
   readonly remote: string;
+  /** What per-source limits count this peer under (its address; an IPv6 /64). */
+  readonly source: string;
+  private handshaking = true;
 
   constructor(
     readonly id: number,
@@ -48,6 +54,7 @@ export class ServerConnection {
     private readonly handlers: ConnectionHandlers,
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.source = sourceKey(socket.remoteAddress);
     socket.setNoDelay(true);
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
@@ -62,6 +69,7 @@ export class ServerConnection {
       this.clearHandshakeTimer();
       if (this.graceTimer) clearTimeout(this.graceTimer);
       this.closing = true;
+      this.endHandshake();
       handlers.onClose(this);
     });
   }
@@ -73,6 +81,13 @@ export class ServerConnection {
   handshakeDone(sessionId: string): void {
     this.clearHandshakeTimer();
     this.sessionId = sessionId;
+    this.endHandshake();
+  }
+
+  private endHandshake(): void {
+    if (!this.handshaking) return;
+    this.handshaking = false;
+    this.handlers.onHandshakeEnd(this);
   }
 
   /**
@@ -133,7 +148,14 @@ export class ServerConnection {
     if (this.closing) return;
     this.closing = true;
     this.clearHandshakeTimer();
-    this.socket.pause();
+    // Keep reading (and discarding: onData ignores a closing connection) so the peer's FIN is
+    // seen and the socket is released as soon as the peer has read the REJECT, not after the
+    // grace period: under a burst of refusals those lingering sockets would eat the open-file
+    // reserve that exists to send them. A peer with bytes still queued for it (not reading, or
+    // just cut as a slow consumer) stays paused: it will not read the REJECT soon either, and
+    // reading what it floods us with for the grace period would be waste.
+    if (!this.held && this.socket.writableLength === 0) this.socket.resume();
+    else this.socket.pause();
     this.socket.end();
     this.graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
   }

@@ -6,9 +6,12 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
+import { DEFAULTS } from '../core/config';
 import { silentLogger, shortId, type Logger } from '../core/logger';
+import { RepeatedLog } from '../core/repeated-log';
 import { sessionMachine, topState, type CloseReason, type SessionContext } from '../machines/session.machine';
 import { MAX_LENGTH, MessageType, PROTOCOL_VERSION, RejectCode } from './constants';
+import { Admission, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
 import { encodeNumber, type Message } from './codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
@@ -30,12 +33,33 @@ export interface ServerOptions {
   store?: SessionStore;
   /** Clock and inspection for the session actors (tests, the inspector). */
   actors?: RegistryOptions;
+  /** Per-source limits and the open-file reserve; each missing one is the config table's default. */
+  admission?: Partial<AdmissionLimits>;
+  /** The open-file limit to plan for; by default the process's own (null: none known). */
+  openFileLimit?: number | null;
+  /** Repeated warnings from one source are logged once per this period, with a count. */
+  logRepeatPeriodMs?: number;
 }
+
+/** The config table's defaults for the admission limits (one source of truth). */
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  sessionsPerSource: DEFAULTS.maxSessionsPerSource,
+  newSessionsPerSecond: DEFAULTS.newSessionRate,
+  newSessionBurst: DEFAULTS.newSessionBurst,
+  pendingHandshakes: DEFAULTS.maxPendingHandshakes,
+  pendingHandshakesPerSource: DEFAULTS.maxPendingPerSource,
+  reservedFiles: DEFAULTS.reservedFiles,
+};
+
+/** How often refilled rate buckets are dropped. */
+const ADMISSION_SWEEP_MS = 10_000;
 
 /** A session's live wiring: what the pacer needs per number, nothing else. */
 interface Stream {
   readonly record: SessionRecord;
   readonly seed: Seed;
+  /** The address that created it: its per-source session count is released when it ends. */
+  readonly source: string;
   conn: ServerConnection | null;
   entry: PacerEntry<Stream> | null;
   checksum: number | null;
@@ -62,6 +86,15 @@ export class SeqServer extends EventEmitter {
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;
+  private readonly admission: Admission;
+  /** Admitted connections that have not finished their handshake yet. */
+  private readonly pending = new Set<ServerConnection>();
+  /** Peer-caused warnings, aggregated per source and period. */
+  private readonly noisy: RepeatedLog;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Open files the server may use for connections; Infinity when the limit is unknown. */
+  private fileCapacityValue = Infinity;
+  private atFileLimit = false;
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -75,6 +108,8 @@ export class SeqServer extends EventEmitter {
       s.conn?.destroy();
     });
     this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
+    this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
+    this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size);
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => this.emit('error', err));
   }
@@ -86,9 +121,36 @@ export class SeqServer extends EventEmitter {
       // SYN costs the client a 1 s retransmit.
       this.server.listen({ port: this.opts.port, host: this.opts.host, backlog: 4096 }, () => {
         this.server.off('error', reject);
+        this.planFiles();
+        this.sweepTimer = setInterval(() => this.admission.sweep(), ADMISSION_SWEEP_MS);
+        this.sweepTimer.unref();
         resolve((this.server.address() as net.AddressInfo).port);
       });
     });
+  }
+
+  /**
+   * Reads the open-file limit once and keeps a reserve below it: past that, new connections get
+   * REJECT SERVER_FULL (written on the socket we just accepted, which the reserve leaves room
+   * for) instead of being closed silently by the kernel's EMFILE.
+   */
+  private planFiles(): void {
+    const limit = this.opts.openFileLimit === undefined ? openFileLimit() : this.opts.openFileLimit;
+    const open = openFileCount();
+    if (limit === null || open === null) {
+      this.log.warn('cannot read the open-file limit: no reserve is kept; the process may drop connections silently at its limit');
+      return;
+    }
+    const reserved = this.opts.admission?.reservedFiles ?? DEFAULT_ADMISSION.reservedFiles;
+    this.fileCapacityValue = Math.max(0, limit - open - reserved);
+    if (this.fileCapacityValue < this.opts.maxSessions) {
+      this.log.warn(`open files: limit ${limit}, ${open} in use, ${reserved} reserved: room for ${this.fileCapacityValue} connections, fewer than --max-sessions ${this.opts.maxSessions}`);
+    }
+  }
+
+  /** Connections the open-file limit leaves room for (Infinity when the limit is unknown). */
+  get fileCapacity(): number {
+    return this.fileCapacityValue;
   }
 
   /** Numbers go out at least once per heartbeat interval, so they double as heartbeat acks. */
@@ -120,6 +182,8 @@ export class SeqServer extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.noisy.close();
     this.pacer.clear();
     this.registry.stopAll();
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
@@ -186,7 +250,7 @@ export class SeqServer extends EventEmitter {
           if (!conn) return;
           if (reason === 'complete') conn.close();
           else {
-            this.log.warn(`closing connection: ${reason}`, { session: shortId(context.id), index: s?.record.nextIndex });
+            this.noisy.note('warn', reason, conn.source, `closing connection: ${reason}`, { session: shortId(context.id), index: s?.record.nextIndex });
             conn.reject(...CLOSE_CODES[reason]);
           }
         },
@@ -217,6 +281,7 @@ export class SeqServer extends EventEmitter {
   private forget(id: string): void {
     const s = this.streams.get(id);
     if (s?.entry) this.pacer.remove(s.entry);
+    if (s) this.admission.sessionEnded(s.source);
     this.streams.delete(id);
     this.store.delete(id);
   }
@@ -264,19 +329,39 @@ export class SeqServer extends EventEmitter {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
       onProtocolError: (c, err) => {
-        this.log.warn(`protocol error from ${c.remote}: ${err.message}`, c.sessionId ? { session: shortId(c.sessionId) } : {});
+        this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${err.message}`, sessionMeta(c));
         c.reject(RejectCode.PROTOCOL_ERROR, err.message);
       },
       onSlowConsumer: (c, queued) => {
-        this.log.warn(`client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, c.sessionId ? { session: shortId(c.sessionId) } : {});
+        this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
       },
       onHandshakeTimeout: (c) => {
-        this.log.warn(`no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
+        this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
         c.reject(RejectCode.HANDSHAKE_TIMEOUT, `send HELLO or RESUME within ${this.opts.handshakeTimeoutMs} ms`);
+      },
+      onHandshakeEnd: (c) => {
+        if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
       },
     });
     this.connections.set(conn.id, conn);
+    const refused = this.admission.admitConnection(conn.source);
+    if (refused) return this.refuse(conn, refused);
+    if (this.atFileLimit) {
+      this.atFileLimit = false;
+      this.log.info(`below the open-file reserve again: accepting new connections (${this.connections.size} open)`);
+    }
+    this.pending.add(conn);
     this.log.debug(`connection ${conn.id} from ${conn.remote}`);
+  }
+
+  /** Over a limit: a clear REJECT on this connection only, and one log line per source and period. */
+  private refuse(conn: ServerConnection, r: Refusal): void {
+    if (r.kind === 'open-files' && !this.atFileLimit) {
+      this.atFileLimit = true;
+      this.log.warn(`open-file reserve reached (${this.connections.size} connections open): new connections get SERVER_FULL until some close`);
+    }
+    this.noisy.note('warn', `refused (${r.kind})`, conn.source, `refused ${conn.remote}: ${r.reason}`);
+    conn.reject(r.code, r.reason);
   }
 
   private onConnectionClose(conn: ServerConnection): void {
@@ -322,7 +407,7 @@ export class SeqServer extends EventEmitter {
 
   private unexpected(conn: ServerConnection, msg: Message, why: string): void {
     const text = `unexpected ${MessageType[msg.type]}: ${why}`;
-    this.log.warn(`${text} (from ${conn.remote})`, conn.sessionId ? { session: shortId(conn.sessionId) } : {});
+    this.noisy.note('warn', 'unexpected message', conn.source, `${text} (from ${conn.remote})`, sessionMeta(conn));
     conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
   }
 
@@ -338,9 +423,11 @@ export class SeqServer extends EventEmitter {
       return conn.reject(RejectCode.BAD_REQUEST, `length ${requested} is out of range: ask for 1..${MAX_LENGTH}, or 0 to let the server choose`);
     }
     if (this.store.size >= this.opts.maxSessions) {
-      this.log.warn(`server full (${this.store.size} sessions): rejecting ${conn.remote}`);
+      this.noisy.note('warn', 'refused (server full)', conn.source, `server full (${this.store.size} sessions): rejecting ${conn.remote}`);
       return conn.reject(RejectCode.SERVER_FULL, `server is full (${this.opts.maxSessions} sessions); try again later`);
     }
+    const refused = this.admission.admitSession(conn.source);
+    if (refused) return this.refuse(conn, refused);
     const length = requested === 0 ? randomInt(1, MAX_LENGTH + 1) : requested;
     const idBytes = randomBytes(16);
     const seedBytes = randomBytes(8);
@@ -357,7 +444,7 @@ export class SeqServer extends EventEmitter {
       createdAt: Date.now(),
     };
     this.store.put(record);
-    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, conn: null, entry: null, checksum: null, heardAt: performance.now() });
+    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, source: conn.source, conn: null, entry: null, checksum: null, heardAt: performance.now() });
     conn.handshakeDone(id);
     this.welcome(conn, record, 0);
     this.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
@@ -408,4 +495,8 @@ export class SeqServer extends EventEmitter {
       heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
     });
   }
+}
+
+function sessionMeta(conn: ServerConnection): Record<string, unknown> {
+  return conn.sessionId ? { session: shortId(conn.sessionId) } : {};
 }

@@ -1,4 +1,6 @@
 /** Shared helpers for tests over real sockets: servers on ephemeral ports, bounded waits. */
+import net from 'node:net';
+import { NO_SOURCE_LIMITS } from '../../transport/admission';
 import { SeqServer, type ServerOptions } from '../../transport/server';
 import { runClient, type ClientOptions } from '../../transport/client';
 
@@ -18,6 +20,8 @@ export async function startServer(over: Partial<ServerOptions> = {}): Promise<Se
     ...FAST,
     maxSessions: 1000,
     maxWriteBuffer: 65536,
+    // Every test client comes from 127.0.0.1: per-source limits are tested on their own.
+    admission: NO_SOURCE_LIMITS,
     ...over,
   });
   await server.listen();
@@ -35,6 +39,18 @@ export function startClient(port: number, length: number, over: Partial<ClientOp
     heartbeatIntervalMs: FAST.heartbeatIntervalMs,
     heartbeatTimeoutMs: FAST.heartbeatTimeoutMs,
     ...over,
+  });
+}
+
+/** A port that was free a moment ago, for programs that must be told one (port 0 is not a valid flag value). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
   });
 }
 
