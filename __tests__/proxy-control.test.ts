@@ -6,6 +6,7 @@ import http from 'node:http';
 import { RelayPair } from './helpers/relay-pair';
 import { waitFor } from './helpers/net';
 import { MAX_CONTROL_BODY, ProxyControl } from '../transport/proxy-control';
+import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 let pair: RelayPair;
 let control: ProxyControl;
@@ -28,7 +29,9 @@ interface Reply {
 
 function call(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {}) }, (res) => {
+    // A forged Host goes out exactly as given, even empty (setHost: false keeps Node's own out).
+    const setHost = !(headers && 'host' in headers);
+    const req = http.request({ host: '127.0.0.1', port, method, path, setHost, headers: headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -130,6 +133,26 @@ describe('only this machine drives the proxy (found in review)', () => {
     expect(pair.proxy.faults()).toEqual([]);
     const local = await call('GET', '/stats', undefined, { host: `localhost:${port}`, origin: `http://localhost:${port}` });
     expect(local.status).toBe(200);
+  });
+
+  // The guard used to accept any Host starting with "127.", so a page of 127.0.0.1.attacker.example,
+  // rebound to this machine, could add faults and read connections. helpers/local-hosts.ts says
+  // why each value is accepted or refused.
+  const latency = JSON.stringify({ kind: 'latency', latencyMs: 1 });
+
+  test.each(HOST_CASES)('POST /faults with Host "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    const r = await call('POST', '/faults', latency, { 'content-type': 'application/json', host: value });
+    expect(r.status).toBe(ok ? 201 : 403);
+    expect(pair.proxy.faults()).toHaveLength(ok ? 1 : 0);
+    const read = await call('GET', '/connections', undefined, { host: value });
+    expect(read.status).toBe(ok ? 200 : 403);
+    if (!ok) expect(read.body.error).toMatch(/is not this machine/);
+  });
+
+  test.each(ORIGIN_CASES)('POST /faults from Origin "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    const r = await call('POST', '/faults', latency, { 'content-type': 'application/json', host: `127.0.0.1:${port}`, origin: value });
+    expect(r.status).toBe(ok ? 201 : 403);
+    expect(pair.proxy.faults()).toHaveLength(ok ? 1 : 0);
   });
 
   test('an oversized chunked body gets its 413 before the connection closes', async () => {
