@@ -8,6 +8,7 @@ import { sessionMachine } from '../machines/session.machine';
 import { InspectorHub } from '../inspector/hub';
 import { InspectorServer, MAX_PAGES } from '../inspector/http';
 import { SessionRegistry } from '../transport/session-registry';
+import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 let hub: InspectorHub;
 let server: InspectorServer;
@@ -26,7 +27,8 @@ afterEach(async () => {
 function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      // A forged Host goes out exactly as given, even empty (setHost: false keeps Node's own out).
+      .get({ host: '127.0.0.1', port, path, headers, setHost: !('host' in headers) }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode!, body }));
@@ -56,6 +58,22 @@ test('bad requests get 4xx and the server goes on: bad escape, unknown session, 
   });
   expect(post).toBe(405);
   expect((await get('/summary')).status).toBe(200);
+});
+
+// The page lists every session; the guard used to let a page of 127.0.0.1.attacker.example,
+// rebound to this machine, read it. helpers/local-hosts.ts says why each value is decided so.
+describe('only this machine reads the inspector', () => {
+  test.each(HOST_CASES)('Host "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    for (const path of ['/summary', '/']) {
+      const r = await get(path, { host: value });
+      expect({ path, status: r.status }).toEqual({ path, status: ok ? 200 : 403 });
+      if (!ok) expect(JSON.parse(r.body).error).toMatch(/is not this machine/);
+    }
+  });
+
+  test.each(ORIGIN_CASES)('Origin "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    expect((await get('/summary', { host: `localhost:${port}`, origin: value })).status).toBe(ok ? 200 : 403);
+  });
 });
 
 test('the event stream: a full batch first, then batches of changes; pages beyond the cap get 503', async () => {

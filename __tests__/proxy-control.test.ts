@@ -6,6 +6,7 @@ import http from 'node:http';
 import { RelayPair } from './helpers/relay-pair';
 import { waitFor } from './helpers/net';
 import { MAX_CONTROL_BODY, ProxyControl } from '../transport/proxy-control';
+import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 let pair: RelayPair;
 let control: ProxyControl;
@@ -28,7 +29,9 @@ interface Reply {
 
 function call(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {}) }, (res) => {
+    // A forged Host goes out exactly as given, even empty (setHost: false keeps Node's own out).
+    const setHost = !(headers && 'host' in headers);
+    const req = http.request({ host: '127.0.0.1', port, method, path, setHost, headers: headers ?? (body !== undefined ? { 'content-type': 'application/json' } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -132,6 +135,26 @@ describe('only this machine drives the proxy (found in review)', () => {
     expect(local.status).toBe(200);
   });
 
+  // The guard used to accept any Host starting with "127.", so a page of 127.0.0.1.attacker.example,
+  // rebound to this machine, could add faults and read connections. helpers/local-hosts.ts says
+  // why each value is accepted or refused.
+  const latency = JSON.stringify({ kind: 'latency', latencyMs: 1 });
+
+  test.each(HOST_CASES)('POST /faults with Host "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    const r = await call('POST', '/faults', latency, { 'content-type': 'application/json', host: value });
+    expect(r.status).toBe(ok ? 201 : 403);
+    expect(pair.proxy.faults()).toHaveLength(ok ? 1 : 0);
+    const read = await call('GET', '/connections', undefined, { host: value });
+    expect(read.status).toBe(ok ? 200 : 403);
+    if (!ok) expect(read.body.error).toMatch(/is not this machine/);
+  });
+
+  test.each(ORIGIN_CASES)('POST /faults from Origin "$value" → ok: $ok ($why)', async ({ value, ok }) => {
+    const r = await call('POST', '/faults', latency, { 'content-type': 'application/json', host: `127.0.0.1:${port}`, origin: value });
+    expect(r.status).toBe(ok ? 201 : 403);
+    expect(pair.proxy.faults()).toHaveLength(ok ? 1 : 0);
+  });
+
   test('an oversized chunked body gets its 413 before the connection closes', async () => {
     const r = await new Promise<number>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/faults', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
@@ -149,5 +172,73 @@ describe('only this machine drives the proxy (found in review)', () => {
     const r = await call('GET', 'http://[x/');
     expect(r.status).toBe(400);
     expect((await call('GET', '/stats')).status).toBe(200);
+  });
+});
+
+describe('a bad fault body is a 400 naming what is wrong, never a 500 (issue 8, item 7)', () => {
+  // Field names inherited from Object.prototype used to pass a `key in obj` check and then throw
+  // a raw TypeError (500). Each body here must be refused with a 400 whose message names the
+  // field, add no fault, pollute no prototype, and leave the relay carrying connections.
+  const inherited = ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'prototype'];
+  const cases: [body: string, message: RegExp][] = [
+    ...inherited.map((name): [string, RegExp] => [`{"kind":"freeze",${JSON.stringify(name)}:{"polluted":true}}`, new RegExp(`"${name}"`)]),
+    ...inherited.map((name): [string, RegExp] => [`{"kind":"latency",${JSON.stringify(name)}:5}`, new RegExp(`"${name}"`)]),
+    ...inherited.map((name): [string, RegExp] => [`{"kind":${JSON.stringify(name)}}`, /kind .*"/]),
+    ['{"constructor":{"prototype":{"polluted":true}},"kind":"freeze"}', /"constructor"/],
+    ['{"__proto__":{"kind":"freeze","polluted":true}}', /kind is missing/],
+    ['{}', /kind is missing/],
+    ['{"kind":null}', /kind/],
+    ['{"kind":7}', /kind/],
+    ['{"kind":["freeze"]}', /kind/],
+    ['{"kind":"explode"}', /unknown fault kind "explode"/],
+    ['{"kind":"freeze","latency":200}', /unknown field "latency"/],
+    ['{"kind":"latency","latencyMs":"200"}', /latencyMs must be a whole number/],
+    ['{"kind":"latency","latencyMs":1.5}', /latencyMs must be a whole number/],
+    ['{"kind":"latency","latencyMs":600001}', /latencyMs must be in 0\.\.600000/],
+    ['{"kind":"latency","jitterMs":-1}', /jitterMs must be in/],
+    ['{"kind":"bandwidth","bytesPerSec":0}', /bytesPerSec must be in/],
+    ['{"kind":"freeze","durationMs":1e400}', /durationMs must be a whole number, got Infinity/],
+    ['{"kind":"freeze","durationMs":0}', /durationMs must be in/],
+    ['{"kind":"freeze","latencyMs":10}', /latencyMs does not apply to freeze/],
+    ['{"kind":"cut","durationMs":1000}', /durationMs/],
+    ['{"kind":"freeze","target":"x"}', /target must be/],
+    ['{"kind":"freeze","target":0}', /target must be/],
+    ['{"kind":"freeze","target":1.5}', /target must be/],
+    ['{"kind":"freeze","direction":"sideways"}', /direction must be/],
+    ['{"kind":"freeze","existing":"cut"}', /"existing" applies to refuse only/],
+    ['{"kind":"refuse","existing":"maybe"}', /existing must be/],
+    ['[]', /a fault is a JSON object/],
+    ['[{"kind":"freeze"}]', /a fault is a JSON object/],
+    ['null', /a fault is a JSON object/],
+    ['5', /a fault is a JSON object/],
+    ['"freeze"', /a fault is a JSON object/],
+    ['true', /a fault is a JSON object/],
+  ];
+
+  test.each(cases)('%s', async (body, message) => {
+    const r = await call('POST', '/faults', body);
+    expect({ status: r.status, error: r.body.error }).toEqual({ status: 400, error: expect.stringMatching(message) });
+    expect(pair.proxy.faults()).toEqual([]);
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The relay still takes a new connection and carries bytes both ways.
+    const e = await pair.open();
+    e.client.write('up');
+    e.server.write('down');
+    await waitFor(() => e.atServer().toString() === 'up' && e.atClient().toString() === 'down', 'the relay after the bad body');
+  });
+
+  test('only the body\'s own fields count: a polluted Object.prototype cannot stand in for one', async () => {
+    // Were some other library to pollute the prototype, a body without "kind" must still be
+    // refused rather than read as whatever "kind" the prototype now carries.
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.kind = 'cut';
+    try {
+      const r = await call('POST', '/faults', '{}');
+      expect({ status: r.status, error: r.body.error }).toEqual({ status: 400, error: expect.stringMatching(/kind is missing/) });
+    } finally {
+      delete proto.kind;
+    }
+    expect(pair.proxy.stats().injected).toEqual({});
   });
 });

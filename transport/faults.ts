@@ -69,26 +69,33 @@ const DEFAULTS: Omit<FaultSpec, 'kind'> = {
 };
 
 const MAX_DURATION_MS = 24 * 3600 * 1000;
-const NUMERIC: Record<string, { min: number; max: number; kinds: readonly FaultKind[] }> = {
-  durationMs: { min: 1, max: MAX_DURATION_MS, kinds: FAULT_KINDS },
-  latencyMs: { min: 0, max: 600_000, kinds: ['latency'] },
-  jitterMs: { min: 0, max: 600_000, kinds: ['latency'] },
-  bytesPerSec: { min: 1, max: 1 << 30, kinds: ['bandwidth'] },
-  sliceBytes: { min: 1, max: 1 << 20, kinds: ['slicer'] },
-  sliceDelayMs: { min: 0, max: 60_000, kinds: ['slicer'] },
-  limitBytes: { min: 0, max: Number.MAX_SAFE_INTEGER, kinds: ['limit'] },
-};
+/**
+ * A Map, not an object literal: a field name from the request is looked up here, and `key in {}`
+ * is true for "toString", "__proto__", "constructor"… (what Object.prototype carries).
+ */
+const NUMERIC: ReadonlyMap<string, { min: number; max: number; kinds: readonly FaultKind[] }> = new Map([
+  ['durationMs', { min: 1, max: MAX_DURATION_MS, kinds: FAULT_KINDS }],
+  ['latencyMs', { min: 0, max: 600_000, kinds: ['latency'] }],
+  ['jitterMs', { min: 0, max: 600_000, kinds: ['latency'] }],
+  ['bytesPerSec', { min: 1, max: 1 << 30, kinds: ['bandwidth'] }],
+  ['sliceBytes', { min: 1, max: 1 << 20, kinds: ['slicer'] }],
+  ['sliceDelayMs', { min: 0, max: 60_000, kinds: ['slicer'] }],
+  ['limitBytes', { min: 0, max: Number.MAX_SAFE_INTEGER, kinds: ['limit'] }],
+]);
 
 /**
  * Turns untrusted input (parsed JSON, a key press's preset, a chaos draw) into a FaultSpec, or
- * throws a FaultError that says exactly what is wrong. Unknown fields are refused rather than
- * ignored: a typo such as "latency" for "latencyMs" must not silently apply the default.
+ * throws a FaultError that names the field and says exactly what is wrong. Unknown fields are
+ * refused rather than ignored: a typo such as "latency" for "latencyMs" must not silently apply
+ * the default. Only the input's own fields are read, so nothing its prototype carries (or a
+ * polluted Object.prototype) can stand in for one.
  */
 export function parseFaultSpec(input: unknown): FaultSpec {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new FaultError('a fault is a JSON object such as {"kind":"freeze","durationMs":2000}');
   }
   const raw = input as Record<string, unknown>;
+  if (!Object.hasOwn(raw, 'kind')) throw new FaultError(`kind is missing; one of: ${FAULT_KINDS.join(', ')}`);
   const kind = raw.kind;
   if (typeof kind !== 'string' || !(FAULT_KINDS as readonly string[]).includes(kind)) {
     throw new FaultError(`unknown fault kind ${JSON.stringify(kind)}; one of: ${FAULT_KINDS.join(', ')}`);
@@ -107,12 +114,13 @@ export function parseFaultSpec(input: unknown): FaultSpec {
       if (spec.kind !== 'refuse') throw new FaultError(`"existing" applies to refuse only, not to ${spec.kind}`);
       if (value !== 'keep' && value !== 'cut') throw new FaultError(`existing must be "keep" or "cut", got ${JSON.stringify(value)}`);
       spec.existing = value;
-    } else if (key in NUMERIC) {
-      const rule = NUMERIC[key];
+    } else if (NUMERIC.has(key)) {
+      const rule = NUMERIC.get(key)!;
       if (key === 'durationMs' && value === null) continue;
       if (!rule.kinds.includes(spec.kind)) throw new FaultError(`${key} does not apply to ${spec.kind}`);
       if (typeof value !== 'number' || !Number.isFinite(value) || !Number.isInteger(value)) {
-        throw new FaultError(`${key} must be a whole number, got ${JSON.stringify(value)}`);
+        // JSON's 1e400 parses as Infinity, which JSON.stringify would show as "null".
+        throw new FaultError(`${key} must be a whole number, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
       }
       if (value < rule.min || value > rule.max) throw new FaultError(`${key} must be in ${rule.min}..${rule.max}, got ${value}`);
       (spec as unknown as Record<string, number>)[key] = value;
