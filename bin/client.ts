@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `client <port> [length]`: receives a sequence, resuming across disconnections, and verifies it. */
+import { escapeText } from '../core/escape';
 import { createLogger, shortId } from '../core/logger';
 import { defineProgram } from '../core/config';
 import { runClient, type ClientResult } from '../transport/client';
@@ -51,7 +52,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (!cfg.quiet) progress.update(v.nextIndex);
       if (cfg.logLevel === 'debug') log.debug('number received', { index });
     },
-    onLoss: (reason, nextIndex, ctx) => {
+    onLoss: (raw, nextIndex, ctx) => {
+      // The link already escapes what the server says; escaping again is a no-op, and keeps this sink safe on its own.
+      const reason = escapeText(raw);
       say(`connection lost at index ${nextIndex}: ${reason}; reconnecting`);
       log.warn(`connection lost: ${reason}`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, index: nextIndex });
     },
@@ -76,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     serverChecksum: null, reconnects: 0, violations: [], failure: `interrupted after ${client.verifier.nextIndex} numbers`, durationMs: 0,
   };
   if (!cfg.quiet) progress.finish();
+  const failure = r.failure === null ? null : escapeText(r.failure);
 
   if (cfg.json) {
     process.stdout.write(
@@ -88,16 +92,16 @@ export async function main(argv: readonly string[]): Promise<void> {
         checksumServer: r.serverChecksum,
         reconnects: r.reconnects,
         violations: r.violations,
-        failure: r.failure,
+        failure,
         durationMs: r.durationMs,
       }) + '\n',
     );
   } else if (r.ok) {
     process.stdout.write(`SUCCESS: ${r.length} numbers, checksum ${hex(r.localChecksum)} matches the server's, ${r.reconnects} reconnect(s), ${(r.durationMs / 1000).toFixed(1)} s\n`);
   } else {
-    process.stdout.write(`FAILURE: ${r.failure}\n`);
+    process.stdout.write(`FAILURE: ${failure}\n`);
   }
-  log.info(r.ok ? 'verdict: success' : `verdict: failure: ${r.failure}`, { session: r.sessionId ? shortId(r.sessionId) : undefined, reconnects: r.reconnects });
+  log.info(r.ok ? 'verdict: success' : `verdict: failure: ${failure}`, { session: r.sessionId ? shortId(r.sessionId) : undefined, reconnects: r.reconnects });
   const code = r.ok ? EXIT_OK : EXIT_FAILURE;
   log.on('finish', () => process.exit(code));
   log.end();

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { fromCallback } from 'xstate';
+import { escapeText } from '../core/escape';
 import { describeViolation, type SequenceVerifier } from '../core/verifier';
 import type { LinkEvent, LinkInput } from '../machines/client.machine';
 import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, PROTOCOL_VERSION, RejectCode, RESUMABLE_REJECTS } from './constants';
@@ -105,7 +106,8 @@ export function createLink(opts: LinkOptions) {
             type: 'REJECTED',
             code: msg.code,
             name: RejectCode[msg.code] ?? `code ${msg.code}`,
-            reason: msg.reason,
+            // The reason is the peer's free text: from here on (failure, loss line, --json, log) it is inert.
+            reason: escapeText(msg.reason),
             resumable: RESUMABLE_REJECTS.has(msg.code),
           });
         case MessageType.HEARTBEAT:
