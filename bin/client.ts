@@ -39,6 +39,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const say = (line: string) => {
     if (!cfg.quiet) progress.say(line);
   };
+  // While offline nothing arrives to redraw the line: the clock does, so "offline for" keeps counting.
+  const ticker = cfg.quiet ? null : setInterval(() => progress.tick(), 1000);
+  ticker?.unref();
 
   const client = runClient({
     host: cfg.host,
@@ -57,6 +60,18 @@ export async function main(argv: readonly string[]): Promise<void> {
       const reason = escapeText(raw);
       say(`connection lost at index ${nextIndex}: ${reason}; reconnecting`);
       log.warn(`connection lost: ${reason}`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, index: nextIndex });
+      if (!cfg.quiet) progress.offline(ctx.attempts);
+    },
+    // Never "connection lost" for a connection that never was.
+    onUnreachable: (address, reason, ctx) => {
+      const last = ctx.maxReconnects > 0 && ctx.attempts >= ctx.maxReconnects;
+      say(`cannot connect to ${address} (${reason})${ctx.attempts > 1 ? `, attempt ${ctx.attempts}` : ''}; ${last ? 'giving up' : 'retrying'}`);
+      log.warn(`cannot connect to ${address} (${reason})`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, attempt: ctx.attempts });
+      if (!cfg.quiet) progress.offline(ctx.attempts);
+    },
+    onFallback: (version, fallback, reason) => {
+      say(`the server does not speak protocol ${version} (${reason}); using protocol ${fallback} for this session`);
+      log.info(`server refused protocol ${version}; falling back to ${fallback}`);
     },
     onResume: (startIndex, ctx) => {
       if (ctx.reconnects > 0) say(`resumed session ${shortId(ctx.sessionId!)} at index ${startIndex}`);
@@ -78,6 +93,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     ok: false, sessionId: null, length: null, received: client.verifier.nextIndex, localChecksum: null,
     serverChecksum: null, reconnects: 0, violations: [], failure: `interrupted after ${client.verifier.nextIndex} numbers`, durationMs: 0,
   };
+  if (ticker) clearInterval(ticker);
   if (!cfg.quiet) progress.finish();
   const failure = r.failure === null ? null : escapeText(r.failure);
 

@@ -25,6 +25,8 @@ export class ServerConnection {
   private graceTimer: NodeJS.Timeout | null = null;
   /** Session this connection streams (set after a successful HELLO or RESUME). */
   sessionId: string | null = null;
+  /** Protocol version of this peer's HELLO or RESUME: every answer follows it (the WELCOME's size). */
+  version = 1;
   readonly remote: string;
 
   constructor(

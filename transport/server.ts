@@ -8,8 +8,9 @@ import net from 'node:net';
 import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
 import { silentLogger, shortId, type Logger } from '../core/logger';
 import { sessionMachine, topState, type CloseReason, type SessionContext } from '../machines/session.machine';
-import { MAX_LENGTH, MessageType, PROTOCOL_VERSION, RejectCode } from './constants';
-import { encodeNumber, type Message } from './codec';
+import { escapeText } from '../core/escape';
+import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from './constants';
+import { encodeNumber, ProtocolError, type Message } from './codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
 import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
@@ -52,6 +53,11 @@ const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]
 };
 
 export class SeqServer extends EventEmitter {
+  /**
+   * Random per process (hex): sent in every version-2 WELCOME and echoed in RESUME, so a session
+   * issued by another instance (before a restart) is told apart from one merely unknown.
+   */
+  readonly instanceId = randomBytes(INSTANCE_ID_BYTES).toString('hex');
   readonly store: SessionStore;
   readonly registry: SessionRegistry;
   private readonly log: Logger;
@@ -257,8 +263,9 @@ export class SeqServer extends EventEmitter {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
       onProtocolError: (c, err) => {
-        this.log.warn(`protocol error from ${c.remote}: ${err.message}`, c.sessionId ? { session: shortId(c.sessionId) } : {});
-        c.reject(RejectCode.PROTOCOL_ERROR, err.message);
+        // A ProtocolError may carry a more precise code (UNSUPPORTED_VERSION); its text may quote the peer.
+        this.log.warn(`protocol error from ${c.remote}: ${escapeText(err.message)}`, c.sessionId ? { session: shortId(c.sessionId) } : {});
+        c.reject(err instanceof ProtocolError ? err.code : RejectCode.PROTOCOL_ERROR, err.message);
       },
       onHandshakeTimeout: (c) => {
         this.log.warn(`no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
@@ -278,7 +285,7 @@ export class SeqServer extends EventEmitter {
   private onMessage(conn: ServerConnection, msg: Message): void {
     if (conn.sessionId === null) {
       if (msg.type === MessageType.HELLO) return this.onHello(conn, msg.version, msg.length);
-      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex);
+      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex, msg.instanceId);
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
@@ -315,9 +322,13 @@ export class SeqServer extends EventEmitter {
     conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
   }
 
+  /** The codec already refuses versions without a layout; this is where the connection adopts one. */
   private checkVersion(conn: ServerConnection, version: number): boolean {
-    if (version === PROTOCOL_VERSION) return true;
-    conn.reject(RejectCode.UNSUPPORTED_VERSION, `protocol version ${version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    if (PROTOCOL_VERSIONS.includes(version)) {
+      conn.version = version;
+      return true;
+    }
+    conn.reject(RejectCode.UNSUPPORTED_VERSION, unsupportedVersionReason(version));
     return false;
   }
 
@@ -361,7 +372,7 @@ export class SeqServer extends EventEmitter {
     this.emit('session', id);
   }
 
-  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number): void {
+  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number, instanceId?: Buffer): void {
     if (!this.checkVersion(conn, version)) return;
     const id = idBytes.toString('hex');
     const record = this.store.get(id);
@@ -370,6 +381,11 @@ export class SeqServer extends EventEmitter {
       if (this.store.wasExpired(id, Date.now())) {
         this.log.info(`resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
         return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.opts.reconnectWindowMs} ms ran out`);
+      }
+      // Issued by another instance, which is gone (we are on its port) and did not hand it over.
+      if (instanceId && instanceId.toString('hex') !== this.instanceId) {
+        this.log.info(`resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.instanceId} (from ${conn.remote})`, { session: shortId(id) });
+        return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
       }
       this.log.info(`resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
       return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
@@ -395,6 +411,8 @@ export class SeqServer extends EventEmitter {
       intervalMs: this.opts.intervalMs,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+      // The answer has the size of the request's version: a version-1 client reads 45 bytes.
+      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.instanceId, 'hex') } : {}),
     });
   }
 }

@@ -11,6 +11,8 @@ import { sequenceChecksum, valueAt, type Seed } from '../../core/sequence';
 export const SEED: Seed = { hi: 0x01234567, lo: 0x89abcdef };
 export const ID = Buffer.alloc(16, 0xab);
 export const LENGTH = 6;
+/** The scripted server's instance id, in the WELCOMEs that answer a version-2 request. */
+export const INSTANCE = Buffer.alloc(8, 0x1d);
 
 /** One accepted connection as the script sees it. */
 export interface Conn {
@@ -59,6 +61,8 @@ export class ScriptedServer {
                 intervalMs: 5,
                 heartbeatIntervalMs: heartbeats.intervalMs,
                 heartbeatTimeoutMs: heartbeats.timeoutMs,
+                // A WELCOME has the size of the request's version, as a real server's does.
+                ...('version' in msg && msg.version >= 2 ? { instanceId: INSTANCE } : {}),
                 ...over,
               }),
             numbers: (from, to) => {
