@@ -147,8 +147,8 @@ describe('messages not allowed in the current state', () => {
 describe('requests the server refuses', () => {
   it('an unsupported protocol version', async () => {
     const c = await RawClient.connect(server.port);
-    c.send({ type: MessageType.HELLO, version: 2, length: 10 });
-    expect(await rejected(c, RejectCode.UNSUPPORTED_VERSION)).toMatch(/version 2 is not supported/);
+    c.send({ type: MessageType.HELLO, version: 3, length: 10 });
+    expect(await rejected(c, RejectCode.UNSUPPORTED_VERSION)).toMatch(/version 3 is not supported; this server speaks 1 and 2/);
   });
 
   it('a length above 65535', async () => {

@@ -172,3 +172,50 @@ describe('verdict', () => {
     expect(h.state()).toBe('online.handshaking');
   });
 });
+
+describe('honest restarts and honest waiting', () => {
+  it('a refused version: a new link at once in the older version, not counted as a failed attempt; the session keeps it', () => {
+    const h = harness();
+    expect(h.links[0]).toMatchObject({ version: 2, sessionId: null, instanceId: null });
+    h.send({ type: 'CONNECTED' });
+    h.send({ type: 'VERSION_REFUSED', version: 2, fallback: 1, reason: 'this server speaks 1' });
+    expect(h.state()).toBe('online.connecting');
+    expect(h.links).toHaveLength(2);
+    expect(h.links[1]).toMatchObject({ version: 1, sessionId: null });
+    expect(h.ctx().attempts).toBe(0);
+    h.welcome();
+    h.send({ type: 'LOST', reason: 'cut' });
+    h.clock.increment(1000);
+    expect(h.links[2]).toMatchObject({ version: 1, sessionId: 'ab'.repeat(16) });
+  });
+
+  it('the instance id of the last WELCOME goes into the next RESUME', () => {
+    const h = harness();
+    h.send({ type: 'CONNECTED' });
+    h.send({ type: 'WELCOME', sessionId: 'ab'.repeat(16), length: 10, startIndex: 0, instanceId: '0123456789abcdef' });
+    h.send({ type: 'LOST', reason: 'cut' });
+    h.clock.increment(1000);
+    expect(h.links[1]).toMatchObject({ version: 2, sessionId: 'ab'.repeat(16), instanceId: '0123456789abcdef' });
+  });
+
+  it('SERVER_RESTARTED is final and says plainly that the session is gone', () => {
+    const h = harness();
+    h.welcome();
+    h.send({ type: 'LOST', reason: 'cut' });
+    h.clock.increment(1000);
+    h.send({ type: 'CONNECTED' });
+    h.send({ type: 'REJECTED', code: RejectCode.SERVER_RESTARTED, name: 'SERVER_RESTARTED', reason: 'whatever the server says', resumable: false });
+    expect(h.state()).toBe('failed');
+    expect(h.ctx().failure).toBe('the server restarted and did not keep session abababab');
+  });
+
+  it('a connection that never came up is a failed attempt named "cannot connect", not a lost connection', () => {
+    const h = harness({ maxReconnects: 2, baseBackoffMs: 10, maxBackoffMs: 10 });
+    h.send({ type: 'UNREACHABLE', address: '127.0.0.1:9', reason: 'ECONNREFUSED' });
+    expect(h.state()).toBe('reconnecting');
+    expect(h.ctx().lastLoss).toBe('cannot connect to 127.0.0.1:9 (ECONNREFUSED)');
+    h.clock.increment(10);
+    h.send({ type: 'UNREACHABLE', address: '127.0.0.1:9', reason: 'ECONNREFUSED' });
+    expect(h.ctx().failure).toBe('gave up after 2 failed attempt(s); last: cannot connect to 127.0.0.1:9 (ECONNREFUSED)');
+  });
+});

@@ -1,26 +1,30 @@
 import fc from 'fast-check';
 import { BODY_SIZE, decode, encode, ProtocolError, type Message } from '../transport/codec';
-import { MAX_REASON_BYTES, MessageType, RejectCode } from '../transport/constants';
+import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSIONS, RejectCode } from '../transport/constants';
 import { FrameDecoder } from '../transport/framer';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u8 = fc.integer({ min: 0, max: 255 });
 const id = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a));
+const instance = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((a) => Buffer.from(a));
+const welcomeV1 = {
+  type: fc.constant(MessageType.WELCOME as const),
+  sessionId: id,
+  seedHi: u32,
+  seedLo: u32,
+  length: u32,
+  startIndex: u32,
+  intervalMs: u32,
+  heartbeatIntervalMs: u32,
+  heartbeatTimeoutMs: u32,
+};
 
 const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant(MessageType.HELLO as const), version: u8, length: u32 }),
-  fc.record({ type: fc.constant(MessageType.RESUME as const), version: u8, sessionId: id, nextIndex: u32 }),
-  fc.record({
-    type: fc.constant(MessageType.WELCOME as const),
-    sessionId: id,
-    seedHi: u32,
-    seedLo: u32,
-    length: u32,
-    startIndex: u32,
-    intervalMs: u32,
-    heartbeatIntervalMs: u32,
-    heartbeatTimeoutMs: u32,
-  }),
+  fc.record({ type: fc.constant(MessageType.HELLO as const), version: fc.constantFrom(...PROTOCOL_VERSIONS), length: u32 }),
+  fc.record({ type: fc.constant(MessageType.RESUME as const), version: fc.constant(1), sessionId: id, nextIndex: u32 }),
+  fc.record({ type: fc.constant(MessageType.RESUME as const), version: fc.constant(2), sessionId: id, nextIndex: u32, instanceId: instance }),
+  fc.record(welcomeV1),
+  fc.record({ ...welcomeV1, instanceId: instance }),
   fc.record({ type: fc.constant(MessageType.NUMBER as const), index: u32, value: u32 }),
   fc.record({ type: fc.constant(MessageType.END as const), length: u32, checksum: u32 }),
   fc.record({ type: fc.constant(MessageType.HEARTBEAT as const), nonce: u32 }),
@@ -58,16 +62,41 @@ describe('codec', () => {
     );
   });
 
-  it('a known type with the wrong body size is a protocol error, never a misread field', () => {
-    const fixed = Object.entries(BODY_SIZE).map(([t, n]) => [Number(t), n] as const);
+  it('a known type with the wrong body size for its version is a protocol error, never a misread field', () => {
+    // [version, type, every size allowed]: a WELCOME has no version byte, so either size is fine.
+    const fixed = PROTOCOL_VERSIONS.flatMap((v) =>
+      Object.entries(BODY_SIZE[v]).map(([t, n]) => {
+        const type = Number(t);
+        return [v, type, type === MessageType.WELCOME ? PROTOCOL_VERSIONS.map((w) => BODY_SIZE[w][type]) : [n]] as const;
+      }),
+    );
     fc.assert(
-      fc.property(fc.constantFrom(...fixed), fc.integer({ min: 1, max: 60 }), ([type, size], len) => {
-        fc.pre(len !== size);
+      fc.property(fc.constantFrom(...fixed), fc.integer({ min: 2, max: 60 }), ([version, type, sizes], len) => {
+        fc.pre(!sizes.includes(len));
         const body = Buffer.alloc(len);
         body[0] = type;
+        body[1] = version;
         expect(() => decode(body)).toThrow(ProtocolError);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('a HELLO or RESUME of a version not spoken is UNSUPPORTED_VERSION whatever its size, checked before the size', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(MessageType.HELLO, MessageType.RESUME), u8.filter((v) => !PROTOCOL_VERSIONS.includes(v)), fc.integer({ min: 2, max: 60 }), (type, version, len) => {
+        const body = Buffer.alloc(len);
+        body[0] = type;
+        body[1] = version;
+        let caught: unknown;
+        try {
+          decode(body);
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(ProtocolError);
+        expect(caught).toMatchObject({ code: RejectCode.UNSUPPORTED_VERSION, message: `protocol version ${version} is not supported; this server speaks 1 and 2` });
+      }),
     );
   });
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mix32, sequenceChecksum, valueAt } from '../core/sequence';
 import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, RejectCode, RESUMABLE_REJECTS } from '../transport/constants';
+import { MessageType, PROTOCOL_VERSIONS, RejectCode, RESUMABLE_REJECTS } from '../transport/constants';
 import { FrameDecoder } from '../transport/framer';
 
 const spec = readFileSync(path.join(__dirname, '..', 'docs', 'PROTOCOL.md'), 'utf8');
@@ -47,11 +47,16 @@ describe('docs/PROTOCOL.md test vectors', () => {
   it('frames: the code encodes each message to exactly the documented bytes, and decodes them back', () => {
     const id = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     const seed = { hi: 0x01234567, lo: 0x89abcdef };
+    const instanceId = Buffer.from('a1b2c3d4e5f60718', 'hex');
+    const welcome = { type: MessageType.WELCOME, sessionId: id, seedHi: seed.hi, seedLo: seed.lo, length: 10, startIndex: 0, intervalMs: 1000, heartbeatIntervalMs: 2000, heartbeatTimeoutMs: 6000 } as const;
     const messages: Message[] = [
       { type: MessageType.HELLO, version: 1, length: 10 },
       { type: MessageType.HELLO, version: 1, length: 0 },
+      { type: MessageType.HELLO, version: 2, length: 10 },
       { type: MessageType.RESUME, version: 1, sessionId: id, nextIndex: 42 },
-      { type: MessageType.WELCOME, sessionId: id, seedHi: seed.hi, seedLo: seed.lo, length: 10, startIndex: 0, intervalMs: 1000, heartbeatIntervalMs: 2000, heartbeatTimeoutMs: 6000 },
+      { type: MessageType.RESUME, version: 2, sessionId: id, nextIndex: 42, instanceId },
+      welcome,
+      { ...welcome, instanceId },
       { type: MessageType.NUMBER, index: 3, value: valueAt(seed, 3) },
       { type: MessageType.END, length: 10, checksum: sequenceChecksum(seed, 10) },
       { type: MessageType.HEARTBEAT, nonce: 7 },
@@ -69,17 +74,23 @@ describe('docs/PROTOCOL.md test vectors', () => {
     });
   });
 
-  it('message table: every documented type and body size matches the codec', () => {
-    const sizes: Record<string, number> = {};
+  it('message table: every documented type and body size matches the codec, per version', () => {
+    const sizes: Record<string, number[]> = {};
     for (const [type, name, , size] of table('| type | name |')) {
       expect(MessageType[num(type)]).toBe(name);
-      if (name !== 'REJECT') sizes[name] = num(size);
+      // "22 (version 1), 30 (version 2)": one size per version, in order; a single size is every version's.
+      if (name !== 'REJECT') sizes[name] = (size.replace(/\([^)]*\)/g, '').match(/\d+/g) ?? []).map(num);
     }
-    for (const [name, size] of Object.entries(sizes)) {
-      const body = Buffer.alloc(size);
-      body[0] = MessageType[name as keyof typeof MessageType];
-      expect(() => decode(body)).not.toThrow();
-      expect(() => decode(Buffer.concat([body, Buffer.alloc(1)]))).toThrow(/must be/);
+    for (const [name, documented] of Object.entries(sizes)) {
+      const type = MessageType[name as keyof typeof MessageType];
+      PROTOCOL_VERSIONS.forEach((version, k) => {
+        const size = documented[Math.min(k, documented.length - 1)];
+        const body = Buffer.alloc(size);
+        body[0] = type;
+        if (type === MessageType.HELLO || type === MessageType.RESUME) body[1] = version;
+        expect(() => decode(body)).not.toThrow();
+        expect(() => decode(Buffer.concat([body, Buffer.alloc(1)]))).toThrow(/must be/);
+      });
     }
   });
 

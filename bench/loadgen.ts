@@ -8,7 +8,10 @@
  */
 import net from 'node:net';
 import { valueAt, type Seed } from '../core/sequence';
-import { MessageType, PROTOCOL_VERSION } from '../transport/constants';
+import { MessageType } from '../transport/constants';
+
+/** Version 1: the same frames as every earlier run, so results stay comparable; servers keep speaking it. */
+const LOADGEN_VERSION = 1;
 import { encode } from '../transport/codec';
 import { Histogram } from './histogram';
 import { serveGenerator, type GenConfig, type GenReport } from './ipc';
@@ -127,8 +130,8 @@ export class LoadGenerator {
     s.on('connect', () => {
       s.write(
         c.id
-          ? encode({ type: MessageType.RESUME, version: PROTOCOL_VERSION, sessionId: c.id, nextIndex: c.next })
-          : encode({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length: this.cfg.length }),
+          ? encode({ type: MessageType.RESUME, version: LOADGEN_VERSION, sessionId: c.id, nextIndex: c.next })
+          : encode({ type: MessageType.HELLO, version: LOADGEN_VERSION, length: this.cfg.length }),
       );
     });
     s.on('data', (chunk: Buffer) => this.onData(c, chunk));

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `client <port> [length]`: receives a sequence, resuming across disconnections, and verifies it. */
+import { escapeText } from '../core/escape';
 import { createLogger, shortId } from '../core/logger';
 import { defineProgram } from '../core/config';
 import { runClient, type ClientResult } from '../transport/client';
@@ -38,6 +39,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const say = (line: string) => {
     if (!cfg.quiet) progress.say(line);
   };
+  // While offline nothing arrives to redraw the line: the clock does, so "offline for" keeps counting.
+  const ticker = cfg.quiet ? null : setInterval(() => progress.tick(), 1000);
+  ticker?.unref();
 
   const client = runClient({
     host: cfg.host,
@@ -51,9 +55,23 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (!cfg.quiet) progress.update(v.nextIndex);
       if (cfg.logLevel === 'debug') log.debug('number received', { index });
     },
-    onLoss: (reason, nextIndex, ctx) => {
+    onLoss: (raw, nextIndex, ctx) => {
+      // The link already escapes what the server says; escaping again is a no-op, and keeps this sink safe on its own.
+      const reason = escapeText(raw);
       say(`connection lost at index ${nextIndex}: ${reason}; reconnecting`);
       log.warn(`connection lost: ${reason}`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, index: nextIndex });
+      if (!cfg.quiet) progress.offline(ctx.attempts);
+    },
+    // Never "connection lost" for a connection that never was.
+    onUnreachable: (address, reason, ctx) => {
+      const last = ctx.maxReconnects > 0 && ctx.attempts >= ctx.maxReconnects;
+      say(`cannot connect to ${address} (${reason})${ctx.attempts > 1 ? `, attempt ${ctx.attempts}` : ''}; ${last ? 'giving up' : 'retrying'}`);
+      log.warn(`cannot connect to ${address} (${reason})`, { session: ctx.sessionId ? shortId(ctx.sessionId) : undefined, attempt: ctx.attempts });
+      if (!cfg.quiet) progress.offline(ctx.attempts);
+    },
+    onFallback: (version, fallback, reason) => {
+      say(`the server does not speak protocol ${version} (${reason}); using protocol ${fallback} for this session`);
+      log.info(`server refused protocol ${version}; falling back to ${fallback}`);
     },
     onResume: (startIndex, ctx) => {
       if (ctx.reconnects > 0) say(`resumed session ${shortId(ctx.sessionId!)} at index ${startIndex}`);
@@ -75,7 +93,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     ok: false, sessionId: null, length: null, received: client.verifier.nextIndex, localChecksum: null,
     serverChecksum: null, reconnects: 0, violations: [], failure: `interrupted after ${client.verifier.nextIndex} numbers`, durationMs: 0,
   };
+  if (ticker) clearInterval(ticker);
   if (!cfg.quiet) progress.finish();
+  const failure = r.failure === null ? null : escapeText(r.failure);
 
   if (cfg.json) {
     process.stdout.write(
@@ -88,16 +108,16 @@ export async function main(argv: readonly string[]): Promise<void> {
         checksumServer: r.serverChecksum,
         reconnects: r.reconnects,
         violations: r.violations,
-        failure: r.failure,
+        failure,
         durationMs: r.durationMs,
       }) + '\n',
     );
   } else if (r.ok) {
     process.stdout.write(`SUCCESS: ${r.length} numbers, checksum ${hex(r.localChecksum)} matches the server's, ${r.reconnects} reconnect(s), ${(r.durationMs / 1000).toFixed(1)} s\n`);
   } else {
-    process.stdout.write(`FAILURE: ${r.failure}\n`);
+    process.stdout.write(`FAILURE: ${failure}\n`);
   }
-  log.info(r.ok ? 'verdict: success' : `verdict: failure: ${r.failure}`, { session: r.sessionId ? shortId(r.sessionId) : undefined, reconnects: r.reconnects });
+  log.info(r.ok ? 'verdict: success' : `verdict: failure: ${failure}`, { session: r.sessionId ? shortId(r.sessionId) : undefined, reconnects: r.reconnects });
   const code = r.ok ? EXIT_OK : EXIT_FAILURE;
   log.on('finish', () => process.exit(code));
   log.end();

@@ -1,6 +1,10 @@
 /**
  * The client's progress output: a live bar (count, rate, ETA) on a terminal, plain periodic
  * lines otherwise, so logs and CI output stay readable.
+ *
+ * While disconnected it shows "reconnecting: attempt N, offline for X s" instead of a rate and
+ * an ETA: there is no rate to speak of, and an ETA would be made up. The rate (and so the ETA)
+ * counts only time spent connected, and comes back with the next WELCOME.
  */
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;
@@ -12,7 +16,13 @@ export interface ProgressOptions {
 export class ProgressDisplay {
   private total = 0;
   private done = 0;
-  private startedAt: number;
+  /** Set by the first start(): numbers already held then do not count towards the rate. */
+  private startedAt: number | null = null;
+  private baseDone = 0;
+  /** Time spent disconnected since startedAt, excluded from the rate. */
+  private offlineMs = 0;
+  private offlineSince: number | null = null;
+  private attempt = 0;
   private lastDraw = 0;
   private lastLine = 0;
   private barShown = false;
@@ -22,13 +32,33 @@ export class ProgressDisplay {
   constructor(private readonly opts: ProgressOptions) {
     this.tty = Boolean(opts.stream.isTTY);
     this.now = opts.now ?? Date.now;
-    this.startedAt = this.now();
   }
 
+  /** A WELCOME: the session (again) streams from `done`. Ends an offline period. */
   start(total: number, done: number): void {
+    const t = this.now();
+    if (this.startedAt === null) {
+      this.startedAt = t;
+      this.baseDone = done;
+    }
+    if (this.offlineSince !== null) this.offlineMs += t - this.offlineSince;
+    this.offlineSince = null;
     this.total = total;
     this.done = done;
     this.render('force');
+  }
+
+  /** The link is down (lost, or a connect failed); `attempt` is the reconnect attempt under way. */
+  offline(attempt: number): void {
+    this.offlineSince ??= this.now();
+    this.attempt = attempt;
+    // The loss line was just printed: plain output waits for its period, a bar is redrawn.
+    this.render('redraw');
+  }
+
+  /** A clock tick with nothing new: keeps the offline time (and a stalled bar) current. */
+  tick(): void {
+    this.render('tick');
   }
 
   update(done: number): void {
@@ -44,7 +74,8 @@ export class ProgressDisplay {
   }
 
   finish(): void {
-    this.render('force');
+    // Given up while offline: no last "reconnecting" line, the verdict says what happened.
+    if (this.offlineSince === null) this.render('force');
     if (this.barShown) this.opts.stream.write('\n');
     this.barShown = false;
   }
@@ -56,28 +87,47 @@ export class ProgressDisplay {
 
   /** tick: throttled; redraw: the bar again after a line (TTY only); force: always. */
   private render(mode: 'tick' | 'redraw' | 'force'): void {
-    if (this.total === 0) return;
     const t = this.now();
-    const elapsed = (t - this.startedAt) / 1000;
-    const rate = elapsed > 0 ? this.done / elapsed : 0;
-    const left = this.total - this.done;
-    const eta = rate > 0 ? formatDuration(left / rate) : '?';
-    const pct = ((100 * this.done) / this.total).toFixed(1);
+    const offline = this.offlineSince !== null ? `reconnecting: attempt ${this.attempt}, offline for ${formatOffline((t - this.offlineSince) / 1000)}` : null;
+    if (this.total === 0 && offline === null) return;
     if (this.tty) {
       if (mode === 'tick' && t - this.lastDraw < 100) return;
       this.lastDraw = t;
-      const width = Math.max(10, Math.min(40, (this.opts.stream.columns ?? 80) - 50));
-      const filled = Math.round((width * this.done) / this.total);
-      const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      this.opts.stream.write(`\r\x1b[2K[${bar}] ${this.done}/${this.total} ${pct}% ${rate.toFixed(1)}/s ETA ${eta}`);
+      this.opts.stream.write(`\r\x1b[2K${this.total === 0 ? offline : `${this.bar()} ${offline ?? this.speed(t, '/s')}`}`);
       this.barShown = true;
     } else {
+      // Before any WELCOME each failed attempt prints its own line already.
+      if (this.total === 0) return;
       const every = this.opts.lineEveryMs ?? 5000;
       if (mode !== 'force' && t - this.lastLine < every) return;
       this.lastLine = t;
-      this.opts.stream.write(`progress: ${this.done}/${this.total} (${pct}%), ${rate.toFixed(1)} numbers/s, ETA ${eta}\n`);
+      const count = `${this.done}/${this.total} (${this.pct()}%)`;
+      this.opts.stream.write(`progress: ${count}, ${offline ?? this.speed(t, ' numbers/s,')}\n`);
     }
   }
+
+  private pct(): string {
+    return ((100 * this.done) / this.total).toFixed(1);
+  }
+
+  private bar(): string {
+    const width = Math.max(10, Math.min(40, (this.opts.stream.columns ?? 80) - 50));
+    const filled = Math.round((width * this.done) / this.total);
+    return `[${'#'.repeat(filled) + '-'.repeat(width - filled)}] ${this.done}/${this.total} ${this.pct()}%`;
+  }
+
+  /** Rate over connected time only, and the ETA it gives. */
+  private speed(t: number, unit: string): string {
+    const online = (t - (this.startedAt ?? t) - this.offlineMs) / 1000;
+    const rate = online > 0 ? (this.done - this.baseDone) / online : 0;
+    const eta = rate > 0 ? formatDuration((this.total - this.done) / rate) : '?';
+    return `${rate.toFixed(1)}${unit} ETA ${eta}`;
+  }
+}
+
+/** Seconds below a minute, so a short outage reads "offline for 7 s"; then as a duration. */
+function formatOffline(seconds: number): string {
+  return seconds < 60 ? `${Math.floor(seconds)} s` : formatDuration(seconds);
 }
 
 export function formatDuration(seconds: number): string {

@@ -72,6 +72,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.info(
       `listening on ${cfg.host}:${port} (interval ${cfg.interval} ms, heartbeat ${cfg.heartbeatInterval}/${cfg.heartbeatTimeout} ms, reconnect window ${cfg.reconnectWindow} ms, max ${cfg.maxSessions} sessions)`,
     );
+    // New at every start: a client resuming a session of an earlier instance learns it is gone.
+    log.info(`instance ${server.instanceId}`);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? `port ${cfg.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${cfg.port}` : e.message;

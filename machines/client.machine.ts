@@ -7,18 +7,28 @@
  * by the transport with `clientMachine.provide({ actors: { link } })`; this file knows no sockets.
  */
 import { assign, fromCallback, setup } from 'xstate';
+import { PROTOCOL_VERSION, RejectCode } from '../transport/constants';
 
 export interface LinkInput {
   /** Resume this session, or start one (null). */
   sessionId: string | null;
   requestedLength: number;
+  /** Protocol version to speak: the newest, until a server refuses it. */
+  version: number;
+  /** Instance id (hex) from the session's last WELCOME, for a version-2 RESUME. */
+  instanceId: string | null;
 }
 
 export type LinkEvent =
   | { type: 'CONNECTED' }
-  | { type: 'WELCOME'; sessionId: string; length: number; startIndex: number }
+  | { type: 'WELCOME'; sessionId: string; length: number; startIndex: number; instanceId?: string | null }
   | { type: 'END'; serverChecksum: number; localChecksum: number }
+  /** An established connection (TCP was up) ended. */
   | { type: 'LOST'; reason: string }
+  /** No connection at all: refused, unreachable, timed out before TCP was up. */
+  | { type: 'UNREACHABLE'; address: string; reason: string }
+  /** The server refused our version with UNSUPPORTED_VERSION; `fallback` is the next older one to try. */
+  | { type: 'VERSION_REFUSED'; version: number; fallback: number; reason: string }
   | { type: 'REJECTED'; code: number; name: string; reason: string; resumable: boolean }
   /** The numbers broke the rules. Not fatal: resuming from the first missing index repairs it. */
   | { type: 'VIOLATION'; message: string; fatal: boolean };
@@ -32,6 +42,8 @@ export interface ClientInput {
   baseBackoffMs?: number;
   /** Source of jitter in [0, 1); injectable so tests are deterministic. */
   random?: () => number;
+  /** Protocol version to offer first (default: the newest). */
+  version?: number;
 }
 
 export interface ClientContext extends Required<ClientInput> {
@@ -46,6 +58,8 @@ export interface ClientContext extends Required<ClientInput> {
   localChecksum: number | null;
   failure: string | null;
   lastLoss: string | null;
+  /** Instance id (hex) of the server that last welcomed us; null before, or in version 1. */
+  instanceId: string | null;
 }
 
 export type ClientEvent = LinkEvent;
@@ -77,26 +91,39 @@ export const clientMachine = setup({
   actions: {
     /** Hooks for the program's output (progress, verdict); no-ops in the machine itself. */
     reportLoss: () => {},
+    reportUnreachable: () => {},
     reportResume: () => {},
+    reportFallback: () => {},
+    /** Steps down one version, for the rest of the session (its RESUMEs too). Not a failed attempt. */
+    recordFallback: assign(({ event }) => (event.type === 'VERSION_REFUSED' ? { version: event.fallback } : {})),
     recordWelcome: assign(({ context, event }) => {
       if (event.type !== 'WELCOME') return {};
       return {
         reconnects: context.sessionId !== null ? context.reconnects + 1 : context.reconnects,
         sessionId: event.sessionId,
         length: event.length,
+        instanceId: event.instanceId ?? null,
         attempts: 0,
       };
     }),
     recordLoss: assign(({ context, event }) => ({
       attempts: context.attempts + 1,
       lastLoss:
-        event.type === 'LOST' ? event.reason : event.type === 'REJECTED' ? `${event.name}: ${event.reason}` : event.type === 'VIOLATION' ? event.message : null,
+        event.type === 'LOST'
+          ? event.reason
+          : event.type === 'UNREACHABLE'
+            ? `cannot connect to ${event.address} (${event.reason})`
+            : event.type === 'REJECTED' ? `${event.name}: ${event.reason}` : event.type === 'VIOLATION' ? event.message : null,
       violations: event.type === 'VIOLATION' ? [...context.violations, event.message] : context.violations,
     })),
     recordEnd: assign(({ event }) =>
       event.type === 'END' ? { serverChecksum: event.serverChecksum, localChecksum: event.localChecksum } : {},
     ),
     recordFailure: assign(({ context, event }) => {
+      if (event.type === 'REJECTED' && event.code === RejectCode.SERVER_RESTARTED) {
+        // Said plainly, as the user needs it: nothing will bring this session back.
+        return { failure: `the server restarted and did not keep session ${(context.sessionId ?? '').slice(0, 8)}` };
+      }
       if (event.type === 'REJECTED') return { failure: `rejected by the server (${event.name}): ${event.reason}` };
       if (event.type === 'VIOLATION') return { failure: event.message, violations: [...context.violations, event.message] };
       return { failure: `gave up after ${context.attempts} failed attempt(s); last: ${context.lastLoss ?? 'unknown'}` };
@@ -122,6 +149,8 @@ export const clientMachine = setup({
     localChecksum: null,
     failure: null,
     lastLoss: null,
+    version: input.version ?? PROTOCOL_VERSION,
+    instanceId: null,
   }),
   initial: 'online',
   states: {
@@ -129,7 +158,12 @@ export const clientMachine = setup({
       invoke: {
         id: 'link',
         src: 'link',
-        input: ({ context }) => ({ sessionId: context.sessionId, requestedLength: context.requestedLength }),
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          requestedLength: context.requestedLength,
+          version: context.version,
+          instanceId: context.instanceId,
+        }),
       },
       initial: 'connecting',
       states: {
@@ -143,6 +177,9 @@ export const clientMachine = setup({
       },
       on: {
         LOST: { target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
+        UNREACHABLE: { target: 'reconnecting', actions: ['recordLoss', 'reportUnreachable'] },
+        // At once, with a new link: the server answered, it only wants an older version.
+        VERSION_REFUSED: { target: 'online', reenter: true, actions: ['recordFallback', 'reportFallback'] },
         REJECTED: [
           { guard: 'resumable', target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
           { target: 'failed', actions: 'recordFailure' },

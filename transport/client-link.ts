@@ -6,9 +6,18 @@
  */
 import net from 'node:net';
 import { fromCallback } from 'xstate';
+import { escapeText } from '../core/escape';
 import { describeViolation, type SequenceVerifier } from '../core/verifier';
 import type { LinkEvent, LinkInput } from '../machines/client.machine';
-import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, PROTOCOL_VERSION, RejectCode, RESUMABLE_REJECTS } from './constants';
+import {
+  ACK_VERDICT_MATCH,
+  ACK_VERDICT_MISMATCH,
+  INSTANCE_ID_VERSION,
+  MessageType,
+  PROTOCOL_VERSIONS,
+  RejectCode,
+  RESUMABLE_REJECTS,
+} from './constants';
 import { decode, encode, type Message } from './codec';
 import { FrameDecoder, FrameError } from './framer';
 
@@ -29,7 +38,12 @@ export function createLink(opts: LinkOptions) {
   return fromCallback<{ type: 'NONE' }, LinkInput>(({ input, sendBack }) => {
     const verifier = opts.verifier;
     const decoder = new FrameDecoder();
+    const address = `${opts.host}:${opts.port}`;
+    // A version-2 RESUME carries the instance id; a session begun in version 1 has none and resumes in 1.
+    const version = input.sessionId !== null && input.instanceId === null ? 1 : input.version;
     let finished = false;
+    /** TCP came up: from then on a failure is a lost connection, before it a failure to connect. */
+    let connected = false;
     let lastHeard = Date.now();
     let hbInterval = opts.heartbeatIntervalMs;
     let hbTimeout = opts.heartbeatTimeoutMs;
@@ -56,7 +70,12 @@ export function createLink(opts: LinkOptions) {
 
     // Until the WELCOME arrives, the connect timeout is the watchdog.
     const connectTimer = setTimeout(
-      () => finish({ type: 'LOST', reason: `no answer from ${opts.host}:${opts.port} within ${opts.connectTimeoutMs} ms` }),
+      () =>
+        finish(
+          connected
+            ? { type: 'LOST', reason: `no answer from ${address} within ${opts.connectTimeoutMs} ms` }
+            : { type: 'UNREACHABLE', address, reason: `no connection within ${opts.connectTimeoutMs} ms` },
+        ),
       opts.connectTimeoutMs,
     );
 
@@ -74,12 +93,22 @@ export function createLink(opts: LinkOptions) {
     const onMessage = (msg: Message): void => {
       switch (msg.type) {
         case MessageType.WELCOME: {
+          // Its size follows the version we asked in; anything else is a server that broke the rules.
+          if ((msg.instanceId !== undefined) !== (version >= INSTANCE_ID_VERSION)) {
+            return finish({ type: 'VIOLATION', message: `the server answered a version-${version} request with a ${msg.instanceId ? 'version-2' : 'version-1'} WELCOME`, fatal: true });
+          }
           const problem = verifier.begin({ hi: msg.seedHi, lo: msg.seedLo }, msg.length, msg.startIndex);
           if (problem) return finish({ type: 'VIOLATION', message: problem, fatal: true });
           hbInterval = msg.heartbeatIntervalMs || hbInterval;
           hbTimeout = msg.heartbeatTimeoutMs || hbTimeout;
           startHeartbeats();
-          sendBack({ type: 'WELCOME', sessionId: msg.sessionId.toString('hex'), length: msg.length, startIndex: msg.startIndex });
+          sendBack({
+            type: 'WELCOME',
+            sessionId: msg.sessionId.toString('hex'),
+            length: msg.length,
+            startIndex: msg.startIndex,
+            instanceId: msg.instanceId?.toString('hex') ?? null,
+          });
           return;
         }
         case MessageType.NUMBER: {
@@ -100,14 +129,20 @@ export function createLink(opts: LinkOptions) {
           sendBack({ type: 'END', serverChecksum: msg.checksum, localChecksum: local });
           return;
         }
-        case MessageType.REJECT:
+        case MessageType.REJECT: {
+          const older = PROTOCOL_VERSIONS.filter((v) => v < version);
+          if (msg.code === RejectCode.UNSUPPORTED_VERSION && older.length > 0) {
+            return finish({ type: 'VERSION_REFUSED', version, fallback: older[older.length - 1], reason: escapeText(msg.reason) });
+          }
           return finish({
             type: 'REJECTED',
             code: msg.code,
             name: RejectCode[msg.code] ?? `code ${msg.code}`,
-            reason: msg.reason,
+            // The reason is the peer's free text: from here on (failure, loss line, --json, log) it is inert.
+            reason: escapeText(msg.reason),
             resumable: RESUMABLE_REJECTS.has(msg.code),
           });
+        }
         case MessageType.HEARTBEAT:
           socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce }));
           return;
@@ -119,11 +154,17 @@ export function createLink(opts: LinkOptions) {
     };
 
     socket.on('connect', () => {
+      connected = true;
       sendBack({ type: 'CONNECTED' });
+      if (input.sessionId === null) {
+        socket.write(encode({ type: MessageType.HELLO, version, length: input.requestedLength }));
+        return;
+      }
+      const sessionId = Buffer.from(input.sessionId, 'hex');
       socket.write(
-        input.sessionId === null
-          ? encode({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length: input.requestedLength })
-          : encode({ type: MessageType.RESUME, version: PROTOCOL_VERSION, sessionId: Buffer.from(input.sessionId, 'hex'), nextIndex: verifier.nextIndex }),
+        version >= INSTANCE_ID_VERSION
+          ? encode({ type: MessageType.RESUME, version, sessionId, nextIndex: verifier.nextIndex, instanceId: Buffer.from(input.instanceId!, 'hex') })
+          : encode({ type: MessageType.RESUME, version, sessionId, nextIndex: verifier.nextIndex }),
       );
     });
     socket.on('data', (chunk: Buffer) => {
@@ -149,7 +190,9 @@ export function createLink(opts: LinkOptions) {
       }
       if (frameError) finish({ type: 'VIOLATION', message: `malformed data from the server: ${frameError.message}`, fatal: false });
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ type: 'LOST', reason: err.code ?? err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish(connected ? { type: 'LOST', reason: err.code ?? err.message } : { type: 'UNREACHABLE', address, reason: err.code ?? err.message }),
+    );
     socket.on('close', () => finish({ type: 'LOST', reason: 'connection closed by the server or the network' }));
 
     return () => {

@@ -20,7 +20,14 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Every number accepted in order; `value` is what arrived, for checks independent of the verifier. */
   onNumber?: (index: number, verifier: SequenceVerifier, value: number) => void;
+  /** An established connection was lost (reason already escaped where it came from the server). */
   onLoss?: (reason: string, nextIndex: number, ctx: ClientContext) => void;
+  /** An attempt that never reached the server (refused, unreachable, timed out); ctx.attempts counts them. */
+  onUnreachable?: (address: string, reason: string, ctx: ClientContext) => void;
+  /** The server refused our protocol version; the session continues in `fallback`. */
+  onFallback?: (version: number, fallback: number, reason: string) => void;
+  /** Protocol version to offer first (default: the newest); tests use it to be an older client. */
+  version?: number;
   onResume?: (startIndex: number, ctx: ClientContext) => void;
   /** Every state change, for --trace and the tests. */
   onState?: (state: string, ctx: ClientContext) => void;
@@ -63,6 +70,12 @@ export function runClient(opts: ClientOptions): { result: Promise<ClientResult>;
     actors: { link },
     actions: {
       reportLoss: ({ context }) => opts.onLoss?.(context.lastLoss ?? 'unknown', verifier.nextIndex, context),
+      reportUnreachable: ({ event, context }) => {
+        if (event.type === 'UNREACHABLE') opts.onUnreachable?.(event.address, event.reason, context);
+      },
+      reportFallback: ({ event }) => {
+        if (event.type === 'VERSION_REFUSED') opts.onFallback?.(event.version, event.fallback, event.reason);
+      },
       reportResume: ({ event, context }) => {
         if (event.type === 'WELCOME') opts.onResume?.(event.startIndex, context);
       },
@@ -74,6 +87,7 @@ export function runClient(opts: ClientOptions): { result: Promise<ClientResult>;
       maxBackoffMs: opts.maxBackoffMs,
       maxReconnects: opts.maxReconnects,
       baseBackoffMs: opts.baseBackoffMs,
+      version: opts.version,
     },
     inspect: opts.inspect,
   });

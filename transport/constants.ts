@@ -1,6 +1,23 @@
 /** Wire constants: the single source for every number docs/PROTOCOL.md names. */
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * Versions this code speaks, oldest first (PROTOCOL.md, "Versions"). A server answers each
+ * request in the version it came in; a client offers the newest and steps down one version
+ * when a server refuses it with UNSUPPORTED_VERSION.
+ */
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+/** The newest version: what a client offers first. */
+export const PROTOCOL_VERSION = PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1];
+/** First version whose WELCOME and RESUME carry the server's instance id. */
+export const INSTANCE_ID_VERSION = 2;
+/** Random per server process: tells a client whether it still talks to the one that gave it its session. */
+export const INSTANCE_ID_BYTES = 8;
+
+/** The reason of an UNSUPPORTED_VERSION rejection: which versions this server speaks. */
+export function unsupportedVersionReason(version: number): string {
+  const spoken = PROTOCOL_VERSIONS.length === 1 ? String(PROTOCOL_VERSIONS[0]) : `${PROTOCOL_VERSIONS.slice(0, -1).join(', ')} and ${PROTOCOL_VERSION}`;
+  return `protocol version ${version} is not supported; this server speaks ${spoken}`;
+}
 
 /** Bytes of the length prefix in front of every frame body. */
 export const LENGTH_PREFIX_BYTES = 4;
@@ -40,6 +57,8 @@ export enum RejectCode {
   SHUTTING_DOWN = 12,
   /** A per-address limit (sessions held, new sessions per second, pending handshakes). */
   RATE_LIMITED = 13,
+  /** A RESUME (version 2) names a session this server does not hold, issued by another server instance. */
+  SERVER_RESTARTED = 14,
 }
 
 /**

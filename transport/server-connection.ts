@@ -42,6 +42,8 @@ export class ServerConnection {
   peakQueued = 0;
   /** Session this connection streams (set after a successful HELLO or RESUME). */
   sessionId: string | null = null;
+  /** Protocol version of this peer's HELLO or RESUME: every answer follows it (the WELCOME's size). */
+  version = 1;
   readonly remote: string;
   /** What per-source limits count this peer under (its address; an IPv6 /64). */
   readonly source: string;

@@ -10,9 +10,10 @@ import { DEFAULTS } from '../core/config';
 import { silentLogger, shortId, type Logger } from '../core/logger';
 import { RepeatedLog } from '../core/repeated-log';
 import { sessionMachine, topState, type CloseReason, type SessionContext } from '../machines/session.machine';
-import { MAX_LENGTH, MessageType, PROTOCOL_VERSION, RejectCode } from './constants';
+import { escapeText } from '../core/escape';
 import { Admission, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
-import { encodeNumber, type Message } from './codec';
+import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from './constants';
+import { encodeNumber, ProtocolError, type Message } from './codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
 import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
@@ -76,6 +77,11 @@ const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]
 };
 
 export class SeqServer extends EventEmitter {
+  /**
+   * Random per process (hex): sent in every version-2 WELCOME and echoed in RESUME, so a session
+   * issued by another instance (before a restart) is told apart from one merely unknown.
+   */
+  readonly instanceId = randomBytes(INSTANCE_ID_BYTES).toString('hex');
   readonly store: SessionStore;
   readonly registry: SessionRegistry;
   private readonly log: Logger;
@@ -329,8 +335,9 @@ export class SeqServer extends EventEmitter {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
       onProtocolError: (c, err) => {
-        this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${err.message}`, sessionMeta(c));
-        c.reject(RejectCode.PROTOCOL_ERROR, err.message);
+        // A ProtocolError may carry a more precise code (UNSUPPORTED_VERSION); its text may quote the peer.
+        this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${escapeText(err.message)}`, sessionMeta(c));
+        c.reject(err instanceof ProtocolError ? err.code : RejectCode.PROTOCOL_ERROR, err.message);
       },
       onSlowConsumer: (c, queued) => {
         this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
@@ -374,7 +381,7 @@ export class SeqServer extends EventEmitter {
   private onMessage(conn: ServerConnection, msg: Message): void {
     if (conn.sessionId === null) {
       if (msg.type === MessageType.HELLO) return this.onHello(conn, msg.version, msg.length);
-      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex);
+      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex, msg.instanceId);
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
@@ -411,9 +418,13 @@ export class SeqServer extends EventEmitter {
     conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
   }
 
+  /** The codec already refuses versions without a layout; this is where the connection adopts one. */
   private checkVersion(conn: ServerConnection, version: number): boolean {
-    if (version === PROTOCOL_VERSION) return true;
-    conn.reject(RejectCode.UNSUPPORTED_VERSION, `protocol version ${version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    if (PROTOCOL_VERSIONS.includes(version)) {
+      conn.version = version;
+      return true;
+    }
+    conn.reject(RejectCode.UNSUPPORTED_VERSION, unsupportedVersionReason(version));
     return false;
   }
 
@@ -459,17 +470,22 @@ export class SeqServer extends EventEmitter {
     this.emit('session', id);
   }
 
-  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number): void {
+  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number, instanceId?: Buffer): void {
     if (!this.checkVersion(conn, version)) return;
     const id = idBytes.toString('hex');
     const record = this.store.get(id);
     const stream = this.streams.get(id);
     if (!record || !stream || !this.registry.get(id)) {
       if (this.store.wasExpired(id, Date.now())) {
-        this.log.info(`resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
+        this.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
         return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.opts.reconnectWindowMs} ms ran out`);
       }
-      this.log.info(`resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
+      // Issued by another instance, which is gone (we are on its port) and did not hand it over.
+      if (instanceId && instanceId.toString('hex') !== this.instanceId) {
+        this.noisy.note('info', 'resume refused (server restarted)', conn.source, `resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.instanceId} (from ${conn.remote})`, { session: shortId(id) });
+        return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
+      }
+      this.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
       return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
     }
     if (nextIndex > record.length) {
@@ -493,6 +509,8 @@ export class SeqServer extends EventEmitter {
       intervalMs: this.opts.intervalMs,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+      // The answer has the size of the request's version: a version-1 client reads 45 bytes.
+      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.instanceId, 'hex') } : {}),
     });
   }
 }

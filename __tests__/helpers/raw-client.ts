@@ -1,13 +1,15 @@
 /** A protocol client written by hand for tests that must misbehave on purpose. */
 import net from 'node:net';
 import { decode, encode, type Message } from '../../transport/codec';
-import { MessageType, PROTOCOL_VERSION } from '../../transport/constants';
+import { MessageType } from '../../transport/constants';
 import { FrameDecoder } from '../../transport/framer';
 import { waitFor } from './net';
 
 export class RawClient {
   readonly socket: net.Socket;
   readonly messages: Message[] = [];
+  /** The same messages as received, body bytes (type byte first), for size checks. */
+  readonly bodies: Buffer[] = [];
   closed = false;
   private readonly decoder = new FrameDecoder();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -15,7 +17,10 @@ export class RawClient {
   private constructor(port: number) {
     this.socket = net.connect({ host: '127.0.0.1', port });
     this.socket.on('data', (chunk) => {
-      for (const body of this.decoder.push(chunk)) this.messages.push(decode(body));
+      for (const body of this.decoder.push(chunk)) {
+        this.bodies.push(body);
+        this.messages.push(decode(body));
+      }
     });
     this.socket.on('error', () => {});
     this.socket.on('close', () => {
@@ -52,12 +57,18 @@ export class RawClient {
     this.socket.write(bytes);
   }
 
-  hello(length: number): void {
-    this.send({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length });
+  /** Version 1 unless told: the oldest one, which every server of ours keeps speaking. */
+  hello(length: number, version = 1): void {
+    this.send({ type: MessageType.HELLO, version, length });
   }
 
-  resume(sessionId: Buffer, nextIndex: number): void {
-    this.send({ type: MessageType.RESUME, version: PROTOCOL_VERSION, sessionId, nextIndex });
+  /** Version 1 without an instance id, version 2 with one. */
+  resume(sessionId: Buffer, nextIndex: number, instanceId?: Buffer): void {
+    this.send(
+      instanceId
+        ? { type: MessageType.RESUME, version: 2, sessionId, nextIndex, instanceId }
+        : { type: MessageType.RESUME, version: 1, sessionId, nextIndex },
+    );
   }
 
   async next<T extends MessageType>(type: T, what = MessageType[type], timeoutMs = 5000): Promise<Extract<Message, { type: T }>> {
