@@ -7,6 +7,7 @@ import { basename, dirname } from 'node:path';
 import { createStream } from 'rotating-file-stream';
 import winston from 'winston';
 import { DEFAULTS, type LogLevel } from './config';
+import { escapeText } from './escape';
 
 export type Logger = winston.Logger;
 
@@ -28,7 +29,9 @@ const lineFormat = (clear: boolean) => winston.format.printf((info) => {
   const { level, message, timestamp, program, session, index, ...rest } = info as Record<string, unknown>;
   const ctx = [program, session ? `s=${String(session)}` : '', index !== undefined ? `i=${String(index)}` : ''].filter(Boolean).join(' ');
   const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-  return `${clear ? '\r\x1b[2K' : ''}${String(timestamp)} ${String(level).padEnd(5)} [${ctx}] ${String(message)}${extra}`;
+  // Escaped here too, whatever the caller did: a log line may quote a peer (JSON lines in the
+  // file escape control characters by themselves).
+  return `${clear ? '\r\x1b[2K' : ''}${String(timestamp)} ${String(level).padEnd(5)} [${ctx}] ${escapeText(String(message))}${escapeText(extra)}`;
 });
 
 export function createLogger(opts: LoggerOptions): Logger {
