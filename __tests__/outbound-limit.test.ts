@@ -4,8 +4,9 @@
  * (backpressure), so a client that floods HEARTBEATs and never reads gets nowhere.
  */
 import net from 'node:net';
-import { encode } from '../transport/codec';
-import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/constants';
+import { decode, encode, type Message } from '../transport/codec';
+import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/constants';
+import { FrameDecoder } from '../transport/framer';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 
@@ -59,7 +60,8 @@ function flood(port: number, length: number, timeoutMs: number): Promise<{ sent:
 }
 
 async function floodBeside(honestLength: (k: number) => number, floodLength: number, over: Parameters<typeof startServer>[0]) {
-  server = await startServer({ maxWriteBuffer: LIMIT, ...over });
+  // No message budget here: this is about what the server queues, so the flood must get through.
+  server = await startServer({ maxWriteBuffer: LIMIT, maxMessagesPerSecond: 0, ...over });
   const honest = Array.from({ length: 20 }, (_, k) => startClient(server.port, honestLength(k), { heartbeatTimeoutMs: 3000 }));
   const flooded = await flood(server.port, floodLength, 10_000);
   const results = await Promise.all(honest.map((c) => c.result));
@@ -113,3 +115,35 @@ describe('backpressure keeps an honest slow reader', () => {
     expect(server.peakQueuedBytes).toBeLessThanOrEqual(LIMIT + LARGEST_REJECT);
   });
 });
+
+describe('a client that floods messages while reading everything', () => {
+  it('is cut with RATE_LIMITED once past its message budget; 20 honest clients finish', async () => {
+    server = await startServer({ maxMessagesPerSecond: 100, intervalMs: 5, heartbeatTimeoutMs: 3000 });
+    const honest = Array.from({ length: 20 }, (_, k) => startClient(server.port, 30 + k, { heartbeatTimeoutMs: 3000 }));
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c)); // reads everything: not a slow consumer
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => {});
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    // After END every HEARTBEAT is answered, so the answers count what the server handled.
+    socket.write(encode({ type: MessageType.HELLO, version: PROTOCOL_VERSION, length: 1 }));
+    await waitFor(() => decodeAll(Buffer.concat(received)).some((m) => m.type === MessageType.END), 'END');
+    const hb = Buffer.concat(Array.from({ length: 1000 }, (_, i) => encode({ type: MessageType.HEARTBEAT, nonce: i })));
+    socket.write(hb);
+    await closed;
+    const answers = decodeAll(Buffer.concat(received));
+    const reject = answers.find((m) => m.type === MessageType.REJECT);
+    expect(reject).toMatchObject({ code: RejectCode.RATE_LIMITED });
+    // The budget is a burst of twice the rate: the server stopped reading the flood right there.
+    const acks = answers.filter((m) => m.type === MessageType.HEARTBEAT_ACK).length;
+    expect(acks).toBeGreaterThan(100);
+    expect(acks).toBeLessThanOrEqual(200);
+    for (const r of await Promise.all(honest.map((c) => c.result))) expect(r.ok).toBe(true);
+  });
+});
+
+function decodeAll(bytes: Buffer): Message[] {
+  const d = new FrameDecoder();
+  return d.push(bytes).map((b) => decode(b));
+}

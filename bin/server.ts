@@ -11,7 +11,7 @@ const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
   extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
 });
 
@@ -55,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     handshakeTimeoutMs: cfg.handshakeTimeout,
     maxSessions: cfg.maxSessions,
     maxWriteBuffer: cfg.maxWriteBuffer,
+    maxMessagesPerSecond: cfg.maxMessageRate,
     admission: {
       sessionsPerSource: cfg.maxSessionsPerSource,
       newSessionsPerSecond: cfg.newSessionRate,

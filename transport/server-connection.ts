@@ -18,12 +18,20 @@ export interface ConnectionHandlers {
   onHandshakeEnd(conn: ServerConnection): void;
   /** The peer let `queued` bytes pile up: the connection is being cut (REJECT SLOW_CONSUMER). */
   onSlowConsumer(conn: ServerConnection, queued: number): void;
+  /** The peer sent more messages than its budget: the connection is being cut (REJECT RATE_LIMITED). */
+  onFlood(conn: ServerConnection): void;
 }
 
 export interface ConnectionLimits {
   handshakeTimeoutMs: number;
   /** Most bytes queued for the peer; a write that would pass it cuts the connection instead. */
   maxQueuedBytes: number;
+  /**
+   * Messages per second a peer may send, after a burst of twice as many (0: no limit). An honest
+   * client sends one HEARTBEAT per heartbeat interval; a peer flooding small frames would
+   * otherwise cost the event loop what every other connection is owed.
+   */
+  maxMessagesPerSecond: number;
 }
 
 /** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway. */
@@ -48,6 +56,9 @@ export class ServerConnection {
   /** What per-source limits count this peer under (its address; an IPv6 /64). */
   readonly source: string;
   private handshaking = true;
+  /** Token bucket of messages the peer may still send (see ConnectionLimits). */
+  private budget: number;
+  private budgetAt = performance.now();
 
   constructor(
     readonly id: number,
@@ -57,6 +68,7 @@ export class ServerConnection {
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.source = sourceKey(socket.remoteAddress);
+    this.budget = 2 * limits.maxMessagesPerSecond;
     socket.setNoDelay(true);
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = null;
@@ -123,6 +135,20 @@ export class ServerConnection {
     this.socket.write(encode({ type: MessageType.REJECT, code, reason }));
     this.notePeak();
     this.close();
+  }
+
+  /** Takes one message from the budget; false when the peer has spent it all. */
+  private spend(): boolean {
+    const rate = this.limits.maxMessagesPerSecond;
+    if (rate <= 0) return true;
+    if (this.budget < 1) {
+      const t = performance.now();
+      this.budget = Math.min(2 * rate, this.budget + ((t - this.budgetAt) / 1000) * rate);
+      this.budgetAt = t;
+      if (this.budget < 1) return false;
+    }
+    this.budget -= 1;
+    return true;
   }
 
   private notePeak(): void {
@@ -197,6 +223,11 @@ export class ServerConnection {
       if (this.closing) return;
       if (this.held) {
         this.pending = { bodies, next: i, error: frameError };
+        return;
+      }
+      if (!this.spend()) {
+        this.handlers.onFlood(this);
+        this.reject(RejectCode.RATE_LIMITED, `more than ${this.limits.maxMessagesPerSecond} messages per second on one connection; resume later`);
         return;
       }
       let msg: Message;

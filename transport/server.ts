@@ -38,6 +38,8 @@ export interface ServerOptions {
   admission?: Partial<AdmissionLimits>;
   /** The open-file limit to plan for; by default the process's own (null: none known). */
   openFileLimit?: number | null;
+  /** Messages per second one connection may send, after a burst of twice as many (0: no limit). */
+  maxMessagesPerSecond?: number;
   /** Repeated warnings from one source are logged once per this period, with a count. */
   logRepeatPeriodMs?: number;
 }
@@ -330,7 +332,11 @@ export class SeqServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    const limits = { handshakeTimeoutMs: this.opts.handshakeTimeoutMs, maxQueuedBytes: this.opts.maxWriteBuffer };
+    const limits = {
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+      maxQueuedBytes: this.opts.maxWriteBuffer,
+      maxMessagesPerSecond: this.opts.maxMessagesPerSecond ?? DEFAULTS.maxMessageRate,
+    };
     const conn = new ServerConnection(this.nextConnectionId++, socket, limits, {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
@@ -341,6 +347,9 @@ export class SeqServer extends EventEmitter {
       },
       onSlowConsumer: (c, queued) => {
         this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
+      },
+      onFlood: (c) => {
+        this.noisy.note('warn', 'message flood', c.source, `client ${c.remote} sent more than its message budget: closing its connection`, sessionMeta(c));
       },
       onHandshakeTimeout: (c) => {
         this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
