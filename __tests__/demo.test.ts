@@ -5,7 +5,7 @@
  * `npm test` builds dist/ first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,9 +16,13 @@ interface Run {
   out: string;
 }
 
+const scratch: string[] = [];
+afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 /** Runs the demo to its end (it bounds its own waits); cwd is a scratch folder for its logs. */
 function runDemo(args: string[]): Promise<Run> {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'seqstream-demo-'));
+  scratch.push(cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [demo, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
