@@ -1,15 +1,19 @@
 /// <reference lib="dom" />
 /**
- * The live inspector in a real browser: Debian's Chromium driven by playwright-core (headless,
- * no sandbox; `.ci/run` installs the chromium package). A server with the inspector, three
- * clients through the proxy, one of them cut: the page must show that session go
- * streaming → suspended (with a running countdown) → streaming → complete, and the counts by
- * state must follow. A screenshot is saved in test-artifacts/ (not committed).
+ * The live inspector in a real browser, driven by playwright-core. The browser comes from the npm
+ * registry (`@sparticuz/chromium`, a Chromium headless shell inside the package), so `npm ci &&
+ * npm test` needs nothing installed by hand; `CHROMIUM_PATH` points at another build instead.
+ * A server with the inspector, three clients through the proxy, one of them cut: the page must
+ * show that session go streaming → suspended (with a running countdown) → streaming → complete,
+ * and the counts by state must follow. A screenshot is saved in test-artifacts/ (not committed).
  *
- * No Chromium is a failure, not a skip: CI must not pass without having run this.
+ * No browser is a failure, not a skip: CI must not pass without having run this.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectorHub } from '../inspector/hub';
@@ -19,10 +23,53 @@ import { ProxyControl } from '../transport/proxy-control';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
-// The flags the machine notes give for Chromium on this closed network.
+// The flags the machine notes give for Chromium on this closed network. Not the package's own
+// `chromium.args`: they are for Lambda, and their --single-process hangs Playwright at the second
+// page (seen here); the package's binary is a headless shell, which needs nothing more.
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * The browser to drive: CHROMIUM_PATH when set, else the package's Chromium. Nothing else is
+ * looked at (no system chromium), and every way of not having one throws.
+ */
+async function browserPath(): Promise<string> {
+  const override = process.env.CHROMIUM_PATH;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override}: no such file`);
+    return override;
+  }
+  return unpackedChromium();
+}
+
+/**
+ * The package ships Chromium brotli-compressed and unpacks it into os.tmpdir(), reusing any
+ * `chromium` already there — which may be another version's, or another run's half-written one.
+ * So it unpacks, in a child process whose TMPDIR is a fresh folder of ours (jest gives a test a
+ * copy of process.env, which os.tmpdir() never reads), and that folder is renamed into place
+ * per version once complete: later runs reuse it (~200 MB, ~1.5 s to unpack), concurrent runs
+ * cannot see a partial one.
+ */
+async function unpackedChromium(): Promise<string> {
+  const entry = require.resolve('@sparticuz/chromium');
+  const pkgDir = path.join(path.dirname(entry), '..', '..');
+  const version = (JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const home = path.join(os.tmpdir(), `seqstream-chromium-${version}`);
+  const binary = path.join(home, 'chromium');
+  if (existsSync(binary)) return binary;
+  const staging = mkdtempSync(`${home}.partial-`);
+  try {
+    const unpack = 'require(process.argv[1]).executablePath().then((p) => process.stdout.write(p))';
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', unpack, entry], { env: { ...process.env, TMPDIR: staging } });
+    if (stdout !== path.join(staging, 'chromium')) throw new Error(`@sparticuz/chromium unpacked to ${JSON.stringify(stdout)}, not into ${staging}`);
+    renameSync(staging, home);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    // Another run got there first with a complete copy: use it.
+    if (!existsSync(binary)) throw err;
+  }
+  return binary;
+}
 
 let browser: Browser;
 let page: Page;
@@ -35,7 +82,7 @@ let control: ProxyControl;
 let controlUrl: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
+  const executablePath = await browserPath();
   hub = new InspectorHub({ intervalMs: 20, flushMs: 100, probeIndex: (id) => server?.store.get(id)?.nextIndex });
   server = await startServer({ intervalMs: 20, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300, reconnectWindowMs: 5000, actors: { inspect: hub.inspect } });
   proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
@@ -44,7 +91,7 @@ beforeAll(async () => {
   controlUrl = `http://127.0.0.1:${await control.listen('127.0.0.1', 0)}/`;
   inspector = new InspectorServer(hub, sessionMachine);
   url = `http://127.0.0.1:${await inspector.listen('127.0.0.1', 0)}/`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  browser = await chromium.launch({ executablePath, headless: true, args: ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 30_000);
 
