@@ -19,7 +19,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { shortId } from '../core/logger';
 import { BODY_SIZE } from '../transport/codec';
-import { LENGTH_PREFIX_BYTES, MessageType } from '../transport/constants';
+import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/constants';
 import type { ConnectionStats } from '../transport/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 
@@ -58,9 +58,11 @@ const RECONNECT_WINDOW_MS = 60_000;
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5000;
 
-const WELCOME_FRAME = LENGTH_PREFIX_BYTES + BODY_SIZE[MessageType.WELCOME];
-const NUMBER_FRAME = LENGTH_PREFIX_BYTES + BODY_SIZE[MessageType.NUMBER];
-const HEARTBEAT_ACK_FRAME = LENGTH_PREFIX_BYTES + BODY_SIZE[MessageType.HEARTBEAT_ACK];
+/** Frame sizes in the version the clients speak with our server (the newest). */
+const SIZES = BODY_SIZE[PROTOCOL_VERSION];
+const WELCOME_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.WELCOME];
+const NUMBER_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.NUMBER];
+const HEARTBEAT_ACK_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.HEARTBEAT_ACK];
 
 interface DemoOptions {
   clients: number;
