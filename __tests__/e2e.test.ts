@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { freePort } from '../core/free-port';
 
 const dist = path.join(__dirname, '..', 'dist', 'bin');
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'seqstream-e2e-'));
@@ -41,14 +41,6 @@ async function until(p: Proc, pattern: RegExp, what: string, timeoutMs = 10_000)
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 afterAll(() => {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { decode, encode, type Message } from '../transport/codec';
 import { MessageType, RejectCode } from '../transport/constants';
 import { FrameDecoder } from '../transport/framer';
+import { freePort } from '../core/free-port';
 
 const HELP = `abuse: what one hostile peer can take from the server program.
 
@@ -44,16 +45,6 @@ function parse(argv: string[]): Args | string {
   return a;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServer(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();

@@ -21,6 +21,7 @@ import type { GenCommand, GenConfig, GenReply, GenReport } from './ipc';
 import { cpuPercent, sampleProc } from './procstat';
 import { renderChart } from './chart';
 import { renderMarkdown } from './report';
+import { freePort } from '../core/free-port';
 
 export type ServerKind = 'seqstream' | 'bare' | 'socketio';
 
@@ -157,16 +158,6 @@ export interface Results {
 const root = path.join(__dirname, '..');
 const distBench = __dirname;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -15,13 +15,13 @@
  * failure) and its stderr line `resumed session <id8> at index <n>`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { shortId } from '../core/logger';
 import { BODY_SIZE } from '../transport/codec';
 import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/constants';
 import type { ConnectionStats } from '../transport/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
+import { freePort } from '../core/free-port';
 
 const MIN_LENGTH = 3;
 
@@ -86,16 +86,6 @@ function parse(argv: readonly string[]): DemoOptions | string {
   return opts;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const bin = (name: string) => path.join(__dirname, `${name}.js`);
 

@@ -1,8 +1,8 @@
 /** Shared helpers for tests over real sockets: servers on ephemeral ports, bounded waits. */
-import net from 'node:net';
 import { NO_SOURCE_LIMITS } from '../../transport/admission';
 import { SeqServer, type ServerOptions } from '../../transport/server';
 import { runClient, type ClientOptions } from '../../transport/client';
+export { freePort } from '../../core/free-port';
 
 /** Short timings so lifecycle tests finish in milliseconds, not the production seconds. */
 export const FAST = {
@@ -42,17 +42,6 @@ export function startClient(port: number, length: number, over: Partial<ClientOp
   });
 }
 
-/** A port that was free a moment ago, for programs that must be told one (port 0 is not a valid flag value). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls until the predicate holds; fails with `what` after the bound. */
 export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
