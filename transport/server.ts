@@ -12,6 +12,8 @@ import { MAX_LENGTH, MessageType, PROTOCOL_VERSION, RejectCode } from './constan
 import { encodeNumber, type Message } from './codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
+import { createListener, type Listener } from './listener';
+import type { ServerTls } from './tls-files';
 import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
 import { SessionRegistry, type RegistryOptions } from './session-registry';
 
@@ -26,6 +28,8 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   maxSessions: number;
   maxWriteBuffer: number;
+  /** Serve TLS with this certificate (same framing inside); absent: cleartext TCP. */
+  tls?: ServerTls | null;
   logger?: Logger;
   store?: SessionStore;
   /** Clock and inspection for the session actors (tests, the inspector). */
@@ -55,6 +59,7 @@ export class SeqServer extends EventEmitter {
   readonly store: SessionStore;
   readonly registry: SessionRegistry;
   private readonly log: Logger;
+  private readonly listener: Listener;
   private readonly server: net.Server;
   private readonly connections = new Map<number, ServerConnection>();
   private readonly streams = new Map<string, Stream>();
@@ -74,7 +79,8 @@ export class SeqServer extends EventEmitter {
       s.conn?.destroy();
     });
     this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.listener = createListener({ tls: opts.tls, handshakeTimeoutMs: opts.handshakeTimeoutMs, log: this.log }, (socket) => this.accept(socket));
+    this.server = this.listener.server;
     this.server.on('error', (err) => this.emit('error', err));
   }
 
@@ -117,6 +123,7 @@ export class SeqServer extends EventEmitter {
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
     for (const conn of this.connections.values()) conn.destroy();
     this.streams.clear();
+    this.listener.destroyPending();
     await done;
   }
 
