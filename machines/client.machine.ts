@@ -21,7 +21,9 @@ export type LinkEvent =
   | { type: 'LOST'; reason: string }
   | { type: 'REJECTED'; code: number; name: string; reason: string; resumable: boolean }
   /** The numbers broke the rules. Not fatal: resuming from the first missing index repairs it. */
-  | { type: 'VIOLATION'; message: string; fatal: boolean };
+  | { type: 'VIOLATION'; message: string; fatal: boolean }
+  /** The link cannot work and retrying will not change that (an untrusted TLS certificate…). */
+  | { type: 'FAILED'; reason: string };
 
 export interface ClientInput {
   requestedLength: number;
@@ -99,6 +101,7 @@ export const clientMachine = setup({
     recordFailure: assign(({ context, event }) => {
       if (event.type === 'REJECTED') return { failure: `rejected by the server (${event.name}): ${event.reason}` };
       if (event.type === 'VIOLATION') return { failure: event.message, violations: [...context.violations, event.message] };
+      if (event.type === 'FAILED') return { failure: event.reason };
       return { failure: `gave up after ${context.attempts} failed attempt(s); last: ${context.lastLoss ?? 'unknown'}` };
     }),
     recordMismatch: assign(({ context }) => ({
@@ -143,6 +146,7 @@ export const clientMachine = setup({
       },
       on: {
         LOST: { target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
+        FAILED: { target: 'failed', actions: 'recordFailure' },
         REJECTED: [
           { guard: 'resumable', target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
           { target: 'failed', actions: 'recordFailure' },

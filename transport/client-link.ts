@@ -4,17 +4,20 @@
  * for every (re)connection; the SequenceVerifier outlives them, so a resume asks for exactly
  * the first index not yet received.
  */
-import net from 'node:net';
 import { fromCallback } from 'xstate';
 import { describeViolation, type SequenceVerifier } from '../core/verifier';
 import type { LinkEvent, LinkInput } from '../machines/client.machine';
 import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, PROTOCOL_VERSION, RejectCode, RESUMABLE_REJECTS } from './constants';
 import { decode, encode, type Message } from './codec';
 import { FrameDecoder, FrameError } from './framer';
+import { finalTlsFailure, openSocket } from './client-socket';
+import type { ClientTls } from './tls-files';
 
 export interface LinkOptions {
   host: string;
   port: number;
+  /** Connect with TLS (same framing inside); absent: cleartext TCP. */
+  tls?: ClientTls | null;
   verifier: SequenceVerifier;
   /** How long to wait for the TCP connection and the WELCOME. */
   connectTimeoutMs: number;
@@ -37,7 +40,7 @@ export function createLink(opts: LinkOptions) {
     let heartbeat: NodeJS.Timeout | null = null;
     let watchdog: NodeJS.Timeout | null = null;
 
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    const { socket, ready } = openSocket(opts.host, opts.port, opts.tls);
     socket.setNoDelay(true);
 
     const stopTimers = () => {
@@ -118,7 +121,7 @@ export function createLink(opts: LinkOptions) {
       }
     };
 
-    socket.on('connect', () => {
+    socket.on(ready, () => {
       sendBack({ type: 'CONNECTED' });
       socket.write(
         input.sessionId === null
@@ -149,7 +152,10 @@ export function createLink(opts: LinkOptions) {
       }
       if (frameError) finish({ type: 'VIOLATION', message: `malformed data from the server: ${frameError.message}`, fatal: false });
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => finish({ type: 'LOST', reason: err.code ?? err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const final = finalTlsFailure(err, socket, `${opts.host}:${opts.port}`);
+      finish(final ? { type: 'FAILED', reason: final } : { type: 'LOST', reason: err.code ?? err.message });
+    });
     socket.on('close', () => finish({ type: 'LOST', reason: 'connection closed by the server or the network' }));
 
     return () => {
