@@ -2,7 +2,8 @@
  * The server's listening socket: cleartext TCP, or TLS with the same framing inside. Either way
  * the server gets a net.Socket (a TLSSocket is one) once it can carry frames: at once for TCP,
  * after a completed handshake for TLS. Everything before that — a peer that sends nothing,
- * garbage, a failed or slow handshake, a cleartext client at the TLS port — is dealt with here,
+ * garbage, a failed or slow handshake, a cleartext client at the TLS port, a client certificate
+ * that is not trusted — is dealt with here,
  * bounded in time, logged once per connection, and never reaches the listener's 'error'.
  */
 import net from 'node:net';
@@ -22,14 +23,20 @@ export interface ListenerOptions {
 
 export interface Listener {
   readonly server: net.Server;
-  /** Connections accepted but not yet handed over (TLS not started or not finished). */
+  /** Connections accepted but not handed over (TLS not started or not finished, or refused). */
   readonly pending: number;
-  /** Destroys every socket still in the TLS phase: they would hold server.close() open. */
+  /** Destroys every socket not handed over: they would hold server.close() open. */
   destroyPending(): void;
 }
 
-/** How long a cleartext peer at the TLS port gets to read our REJECT. */
+/** How long a refused peer gets to read our REJECT. */
 const REFUSE_GRACE_MS = 1000;
+
+/** Tells a peer that never reaches the server why, then closes. */
+function refuse(socket: net.Socket, code: RejectCode, reason: string): void {
+  socket.end(encode({ type: MessageType.REJECT, code, reason }));
+  setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+}
 
 export function createListener(opts: ListenerOptions, onSocket: (socket: net.Socket) => void): Listener {
   // Keyed by the TCP 4-tuple, which the TLSSocket shares with the raw socket it wraps.
@@ -42,12 +49,21 @@ export function createListener(opts: ListenerOptions, onSocket: (socket: net.Soc
   const secure = tls.createServer({
     cert: opts.tls.cert,
     key: opts.tls.key,
-    ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    // Node would drop a client whose certificate fails without a word (no alert, no reason);
+    // the check is done below instead, so the client gets a REJECT it can show.
+    ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}),
     minVersion: 'TLSv1.2',
     // Node's default is 120 s; a peer that never finishes must hold nothing for long.
     handshakeTimeout: handshakeTimeoutMs,
   });
   secure.on('secureConnection', (socket: tls.TLSSocket) => {
+    if (clientCa && !socket.authorized) {
+      const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+      const why = presented ? `its certificate is not trusted (${socket.authorizationError})` : 'it presented no certificate';
+      log.warn(`client certificate refused from ${peerOf(socket)}: ${why}`);
+      // Still pending (until it closes): a refused peer must not hold up server.close().
+      return refuse(socket, RejectCode.BAD_REQUEST, `client certificate refused: ${why}; present one signed by this server's CA (--tls-cert, --tls-key)`);
+    }
     pending.delete(tupleOf(socket));
     onSocket(socket);
   });
@@ -78,18 +94,19 @@ export function createListener(opts: ListenerOptions, onSocket: (socket: net.Soc
     raw.once('data', (first: Buffer) => {
       clearTimeout(timer);
       raw.pause();
-      if (first[0] === 0) return refuseCleartext(raw, peer);
+      if (first[0] === 0) {
+        log.warn(`cleartext connection from ${peer} to the TLS port: refused`);
+        return refuse(raw, RejectCode.PROTOCOL_ERROR, 'this server speaks TLS only: connect with --tls');
+      }
+      if (first[0] !== TLS_HANDSHAKE_RECORD) {
+        log.warn(`TLS handshake failed from ${peer}: not a TLS handshake (first byte 0x${first[0].toString(16).padStart(2, '0')})`);
+        return void raw.destroy();
+      }
       // TLS reads what is already buffered before it reads the socket (Node's initRead).
       raw.unshift(first);
       secure.emit('connection', raw);
     });
   });
-
-  const refuseCleartext = (raw: net.Socket, peer: string) => {
-    log.warn(`cleartext connection from ${peer} to the TLS port: refused`);
-    raw.end(encode({ type: MessageType.REJECT, code: RejectCode.PROTOCOL_ERROR, reason: 'this server speaks TLS only: connect with --tls' }));
-    setTimeout(() => raw.destroy(), REFUSE_GRACE_MS).unref();
-  };
 
   return {
     server,
