@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { ConfigError, defineProgram, parseArgs } from '../core/config';
 import { sequenceChecksum } from '../core/sequence';
 import type { Logger } from '../core/logger';
 import { RelayProxy } from '../transport/proxy';
@@ -332,6 +333,16 @@ describe('TLS settings', () => {
     expect(clientTls({ ...base, tlsCa: f.ca })?.ca).toBeDefined(); // --tls-ca implies --tls
     expect(clientTls({ ...base, tlsServername: 'localhost' })).toEqual({ servername: 'localhost' });
     expect(() => clientTls({ ...base, tlsCa: '/nonexistent/ca.pem' })).toThrow('cannot read --tls-ca /nonexistent/ca.pem');
+  });
+
+  it('the config table: --tls-cert and --tls-key both or neither, from flags or the environment', () => {
+    const spec = defineProgram({ program: 'server', summary: 'test', positionals: [], settings: ['tlsCert', 'tlsKey', 'tlsCa'] });
+    const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseArgs(spec, argv, env);
+    expect(parse([])).toEqual({ config: { tlsCert: '', tlsKey: '', tlsCa: '' } });
+    expect(parse(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toEqual({ config: { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: '' } });
+    expect(parse(['--tls-key', 'k.pem'], { SEQSTREAM_TLS_CERT: 'c.pem' })).toEqual({ config: { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsCa: '' } });
+    expect(() => parse(['--tls-cert', 'c.pem'])).toThrow(ConfigError);
+    expect(() => parse([], { SEQSTREAM_TLS_KEY: 'k.pem' })).toThrow(/--tls-cert and --tls-key go together: give both or neither \(got only --tls-key\)/);
   });
 
   const dist = path.join(__dirname, '..', 'dist', 'bin');
