@@ -2,10 +2,11 @@
 /** `client <port> [length]`: receives a sequence, resuming across disconnections, and verifies it. */
 import { escapeText } from '../core/escape';
 import { createLogger, shortId } from '../core/logger';
-import { defineProgram } from '../core/config';
+import { ConfigError, defineProgram } from '../core/config';
 import { runClient, type ClientResult } from '../transport/client';
+import { clientTls, type ClientTls } from '../transport/tls-files';
 import { ProgressDisplay } from './progress';
-import { configOrExit, EXIT_FAILURE, EXIT_OK } from './run';
+import { configOrExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 
 const spec = defineProgram({
   program: 'client',
@@ -14,12 +15,13 @@ const spec = defineProgram({
     { name: 'port', setting: 'port', required: true },
     { name: 'length', setting: 'length' },
   ],
-  settings: ['port', 'length', 'host', 'heartbeatInterval', 'heartbeatTimeout', 'maxBackoff', 'maxReconnects', 'logLevel', 'logFile', 'json', 'quiet', 'trace'],
+  settings: ['port', 'length', 'host', 'heartbeatInterval', 'heartbeatTimeout', 'maxBackoff', 'maxReconnects', 'tls', 'tlsCa', 'tlsServername', 'tlsCert', 'tlsKey', 'logLevel', 'logFile', 'json', 'quiet', 'trace'],
   extraHelp: [
     'Examples:',
     '  client 49155 100          100 numbers straight from the server',
     '  client 49156              through the proxy, length chosen by the server',
     '  client 49155 10 --json    machine-readable result on stdout',
+    '  client 49155 --tls --tls-ca ca.pem   TLS, trusting a private CA',
     '',
     'The client reconnects forever (unless --max-reconnects) and resumes at the exact next number.',
     'Heartbeat settings apply until the server announces its own in WELCOME.',
@@ -32,6 +34,15 @@ const hex = (n: number | null) => (n === null ? 'none' : '0x' + n.toString(16).p
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = configOrExit(spec, argv);
   if (!cfg) return;
+  let tls: ClientTls | null;
+  try {
+    tls = clientTls(cfg);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`client: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   // Human lines go to stderr beside the progress bar; the file gets structured JSON.
   const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'client', console: false });
   const out = process.stderr;
@@ -46,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const client = runClient({
     host: cfg.host,
     port: cfg.port,
+    tls,
     length: cfg.length,
     maxBackoffMs: cfg.maxBackoff,
     maxReconnects: cfg.maxReconnects,

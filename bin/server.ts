@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** `server [port]`: serves every client its own resumable sequence. */
 import { createLogger } from '../core/logger';
-import { defineProgram } from '../core/config';
+import { ConfigError, defineProgram } from '../core/config';
 import { SeqServer } from '../transport/server';
+import { serverTls, type ServerTls } from '../transport/tls-files';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectError, launchInspection, type Inspection } from '../inspector/launch';
 import { configOrExit, EXIT_FAILURE, EXIT_USAGE } from './run';
@@ -11,13 +12,22 @@ const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
-  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
+  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
   const cfg = configOrExit(spec, argv);
   if (!cfg) return;
+  let tls: ServerTls | null;
+  try {
+    tls = serverTls(cfg);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`server: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
   const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server', maxSize: cfg.logMaxSize, maxFiles: cfg.logMaxFiles });
   let inspection: Inspection | null = null;
   let server: SeqServer | null = null;
@@ -65,13 +75,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       reservedFiles: cfg.reservedFiles,
     },
     logRepeatPeriodMs: cfg.logRepeatPeriod,
+    tls,
     logger: log,
     actors: inspection ? { inspect: inspection.inspect } : undefined,
   });
   try {
     const port = await server.listen();
     log.info(
-      `listening on ${cfg.host}:${port} (interval ${cfg.interval} ms, heartbeat ${cfg.heartbeatInterval}/${cfg.heartbeatTimeout} ms, reconnect window ${cfg.reconnectWindow} ms, max ${cfg.maxSessions} sessions)`,
+      `listening on ${cfg.host}:${port}${tls ? ` with TLS${tls.ca ? ' (client certificates required)' : ''}` : ''} (interval ${cfg.interval} ms, heartbeat ${cfg.heartbeatInterval}/${cfg.heartbeatTimeout} ms, reconnect window ${cfg.reconnectWindow} ms, max ${cfg.maxSessions} sessions)`,
     );
     // New at every start: a client resuming a session of an earlier instance learns it is gone.
     log.info(`instance ${server.instanceId}`);

@@ -71,6 +71,13 @@ export const SETTINGS = {
   seed: setting({ kind: 'count', flag: 'seed', env: 'SEQSTREAM_CHAOS_SEED', default: 0, min: 0, max: 4294967295, help: 'seed of the chaos schedule, to replay a run (0: a random one, printed at start)' }),
   chaosInterval: setting({ kind: 'duration', flag: 'chaos-interval', env: 'SEQSTREAM_CHAOS_INTERVAL', default: 3000, min: 1, max: 3_600_000, help: 'mean time between two chaos faults' }),
   chaosMaxDuration: setting({ kind: 'duration', flag: 'chaos-max-duration', env: 'SEQSTREAM_CHAOS_MAX_DURATION', default: 2000, min: 1, max: 3_600_000, help: 'longest a chaos fault lasts' }),
+  // TLS. The session id is the only credential, so on an untrusted path it must not travel in
+  // cleartext. One flag may mean a different file per program (--tls-ca): the help says both.
+  tlsCert: setting({ kind: 'string', flag: 'tls-cert', env: 'SEQSTREAM_TLS_CERT', default: '', help: 'PEM certificate (chain), with --tls-key. Server: serve TLS with it. Client: present it when the server asks for one' }),
+  tlsKey: setting({ kind: 'string', flag: 'tls-key', env: 'SEQSTREAM_TLS_KEY', default: '', help: 'PEM private key of --tls-cert (both or neither)' }),
+  tlsCa: setting({ kind: 'string', flag: 'tls-ca', env: 'SEQSTREAM_TLS_CA', default: '', help: 'PEM CA certificate(s). Server: require client certificates signed by it. Client: trust the server\'s certificate only if signed by it (a private CA; implies --tls)' }),
+  tls: setting({ kind: 'bool', flag: 'tls', env: 'SEQSTREAM_TLS', default: false, help: 'connect with TLS, verifying the server\'s certificate against the system CAs (or --tls-ca)' }),
+  tlsServername: setting({ kind: 'string', flag: 'tls-servername', env: 'SEQSTREAM_TLS_SERVERNAME', default: '', help: 'name the server\'s certificate must carry, also sent as SNI (default: the host; implies --tls)' }),
   json: setting({ kind: 'bool', flag: 'json', default: false, help: 'print the result as one JSON object' }),
   trace: setting({ kind: 'bool', flag: 'trace', default: false, help: 'print every state change of the client machine' }),
   quiet: setting({ kind: 'bool', flag: 'quiet', default: false, help: 'no progress output, only the verdict' }),
@@ -208,6 +215,10 @@ export function validate(cfg: Partial<Record<SettingName, unknown>>): void {
   const win = cfg.reconnectWindow as number | undefined;
   if (hbi !== undefined && hbt !== undefined && hbt <= hbi) {
     throw new ConfigError(`heartbeat timeout (${hbt} ms) must be longer than the heartbeat interval (${hbi} ms), or every link would be declared dead`);
+  }
+  // Either file alone is a half-configured TLS: refuse it rather than silently serve cleartext.
+  if (Boolean(cfg.tlsCert) !== Boolean(cfg.tlsKey)) {
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both or neither (got only ${cfg.tlsCert ? '--tls-cert' : '--tls-key'})`);
   }
   if (hbt !== undefined && win !== undefined && win < hbt) {
     throw new ConfigError(`reconnect window (${win} ms) must not be shorter than the heartbeat timeout (${hbt} ms): a silent link would expire before it is noticed`);

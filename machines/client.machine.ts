@@ -31,7 +31,9 @@ export type LinkEvent =
   | { type: 'VERSION_REFUSED'; version: number; fallback: number; reason: string }
   | { type: 'REJECTED'; code: number; name: string; reason: string; resumable: boolean }
   /** The numbers broke the rules. Not fatal: resuming from the first missing index repairs it. */
-  | { type: 'VIOLATION'; message: string; fatal: boolean };
+  | { type: 'VIOLATION'; message: string; fatal: boolean }
+  /** The link cannot work and retrying will not change that (an untrusted TLS certificate…). */
+  | { type: 'FAILED'; reason: string };
 
 export interface ClientInput {
   requestedLength: number;
@@ -126,6 +128,7 @@ export const clientMachine = setup({
       }
       if (event.type === 'REJECTED') return { failure: `rejected by the server (${event.name}): ${event.reason}` };
       if (event.type === 'VIOLATION') return { failure: event.message, violations: [...context.violations, event.message] };
+      if (event.type === 'FAILED') return { failure: event.reason };
       return { failure: `gave up after ${context.attempts} failed attempt(s); last: ${context.lastLoss ?? 'unknown'}` };
     }),
     recordMismatch: assign(({ context }) => ({
@@ -180,6 +183,7 @@ export const clientMachine = setup({
         UNREACHABLE: { target: 'reconnecting', actions: ['recordLoss', 'reportUnreachable'] },
         // At once, with a new link: the server answered, it only wants an older version.
         VERSION_REFUSED: { target: 'online', reenter: true, actions: ['recordFallback', 'reportFallback'] },
+        FAILED: { target: 'failed', actions: 'recordFailure' },
         REJECTED: [
           { guard: 'resumable', target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
           { target: 'failed', actions: 'recordFailure' },

@@ -4,7 +4,6 @@
  * for every (re)connection; the SequenceVerifier outlives them, so a resume asks for exactly
  * the first index not yet received.
  */
-import net from 'node:net';
 import { fromCallback } from 'xstate';
 import { escapeText } from '../core/escape';
 import { describeViolation, type SequenceVerifier } from '../core/verifier';
@@ -20,10 +19,14 @@ import {
 } from './constants';
 import { decode, encode, type Message } from './codec';
 import { FrameDecoder, FrameError } from './framer';
+import { finalTlsFailure, openSocket } from './client-socket';
+import type { ClientTls } from './tls-files';
 
 export interface LinkOptions {
   host: string;
   port: number;
+  /** Connect with TLS (same framing inside); absent: cleartext TCP. */
+  tls?: ClientTls | null;
   verifier: SequenceVerifier;
   /** How long to wait for the TCP connection and the WELCOME. */
   connectTimeoutMs: number;
@@ -51,7 +54,7 @@ export function createLink(opts: LinkOptions) {
     let heartbeat: NodeJS.Timeout | null = null;
     let watchdog: NodeJS.Timeout | null = null;
 
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    const { socket, ready } = openSocket(opts.host, opts.port, opts.tls);
     socket.setNoDelay(true);
 
     const stopTimers = () => {
@@ -153,8 +156,11 @@ export function createLink(opts: LinkOptions) {
       }
     };
 
+    // TCP is up (before TLS, if any): a failure from here on is a lost link, not "cannot connect".
     socket.on('connect', () => {
       connected = true;
+    });
+    socket.on(ready, () => {
       sendBack({ type: 'CONNECTED' });
       if (input.sessionId === null) {
         socket.write(encode({ type: MessageType.HELLO, version, length: input.requestedLength }));
@@ -190,9 +196,11 @@ export function createLink(opts: LinkOptions) {
       }
       if (frameError) finish({ type: 'VIOLATION', message: `malformed data from the server: ${frameError.message}`, fatal: false });
     });
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      finish(connected ? { type: 'LOST', reason: err.code ?? err.message } : { type: 'UNREACHABLE', address, reason: err.code ?? err.message }),
-    );
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const final = finalTlsFailure(err, socket, address);
+      const reason = err.code ?? err.message;
+      finish(final ? { type: 'FAILED', reason: final } : connected ? { type: 'LOST', reason } : { type: 'UNREACHABLE', address, reason });
+    });
     socket.on('close', () => finish({ type: 'LOST', reason: 'connection closed by the server or the network' }));
 
     return () => {

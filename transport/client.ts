@@ -6,10 +6,13 @@ import { createActor, type ActorOptions } from 'xstate';
 import { SequenceVerifier } from '../core/verifier';
 import { clientMachine, type ClientContext, type ClientMachine } from '../machines/client.machine';
 import { createLink } from './client-link';
+import type { ClientTls } from './tls-files';
 
 export interface ClientOptions {
   host: string;
   port: number;
+  /** Connect with TLS (see tls-files' clientTls); absent: cleartext TCP. */
+  tls?: ClientTls | null;
   /** 0: the server chooses. */
   length: number;
   maxBackoffMs: number;
@@ -60,6 +63,7 @@ export function runClient(opts: ClientOptions): { result: Promise<ClientResult>;
   const link = createLink({
     host: opts.host,
     port: opts.port,
+    tls: opts.tls,
     verifier,
     connectTimeoutMs: opts.connectTimeoutMs ?? Math.max(2000, opts.heartbeatTimeoutMs),
     heartbeatIntervalMs: opts.heartbeatIntervalMs,

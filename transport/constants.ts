@@ -80,3 +80,9 @@ export const RESUMABLE_REJECTS: ReadonlySet<RejectCode> = new Set([
 
 export const ACK_VERDICT_MATCH = 0;
 export const ACK_VERDICT_MISMATCH = 1;
+
+/**
+ * First byte of a TLS handshake record (a ClientHello starts with it). Our own frames start
+ * with 0x00 (a length ≤ MAX_FRAME_BODY), so one byte tells a TLS client from a cleartext one.
+ */
+export const TLS_HANDSHAKE_RECORD = 0x16;

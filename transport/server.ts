@@ -11,11 +11,13 @@ import { silentLogger, shortId, type Logger } from '../core/logger';
 import { RepeatedLog } from '../core/repeated-log';
 import { sessionMachine, topState, type CloseReason, type SessionContext } from '../machines/session.machine';
 import { escapeText } from '../core/escape';
-import { Admission, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
+import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
 import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from './constants';
 import { encodeNumber, ProtocolError, type Message } from './codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
+import { createListener, type Listener } from './listener';
+import type { ServerTls } from './tls-files';
 import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
 import { SessionRegistry, type RegistryOptions } from './session-registry';
 
@@ -30,6 +32,8 @@ export interface ServerOptions {
   handshakeTimeoutMs: number;
   maxSessions: number;
   maxWriteBuffer: number;
+  /** Serve TLS with this certificate (same framing inside); absent: cleartext TCP. */
+  tls?: ServerTls | null;
   logger?: Logger;
   store?: SessionStore;
   /** Clock and inspection for the session actors (tests, the inspector). */
@@ -87,6 +91,7 @@ export class SeqServer extends EventEmitter {
   readonly store: SessionStore;
   readonly registry: SessionRegistry;
   private readonly log: Logger;
+  private readonly listener: Listener;
   private readonly server: net.Server;
   private readonly connections = new Map<number, ServerConnection>();
   private readonly streams = new Map<string, Stream>();
@@ -117,8 +122,27 @@ export class SeqServer extends EventEmitter {
     });
     this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
-    this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
+    const preTlsSource = new WeakMap<net.Socket, string>();
+    this.listener = createListener(
+      {
+        tls: opts.tls,
+        handshakeTimeoutMs: opts.handshakeTimeoutMs,
+        warn: (kind, source, message) => this.noisy.note('warn', kind, source, message),
+        // Before TLS the same limits hold (pending handshakes, the open-file reserve); a refused
+        // TLS peer can only be closed, having no channel yet to read a REJECT on.
+        admit: (raw) => {
+          const source = sourceKey(raw.remoteAddress);
+          const r = this.admission.admitConnection(source);
+          if (r) this.noisy.note('warn', `refused (${r.kind})`, source, `refused ${raw.remoteAddress}:${raw.remotePort} before TLS: ${r.reason}`);
+          else preTlsSource.set(raw, source); // a closed socket forgets its address
+          return r === null;
+        },
+        released: (raw) => this.admission.handshakeEnded(preTlsSource.get(raw) ?? sourceKey(raw.remoteAddress)),
+      },
+      (socket) => this.accept(socket),
+    );
+    this.server = this.listener.server;
     this.server.on('error', (err) => this.emit('error', err));
   }
 
@@ -154,6 +178,11 @@ export class SeqServer extends EventEmitter {
     if (this.fileCapacityValue < this.opts.maxSessions) {
       this.log.warn(`open files: limit ${limit}, ${open} in use, ${reserved} reserved: room for ${this.fileCapacityValue} connections, fewer than --max-sessions ${this.opts.maxSessions}`);
     }
+  }
+
+  /** Connections admitted that have not finished their handshake (TLS, then HELLO/RESUME). */
+  get pendingHandshakes(): number {
+    return this.admission.pendingHandshakes;
   }
 
   /** Connections the open-file limit leaves room for (Infinity when the limit is unknown). */
@@ -197,6 +226,7 @@ export class SeqServer extends EventEmitter {
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
     for (const conn of this.connections.values()) conn.destroy();
     this.streams.clear();
+    this.listener.destroyPending();
     await done;
   }
 
