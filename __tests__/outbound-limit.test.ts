@@ -143,6 +143,17 @@ describe('a client that floods messages while reading everything', () => {
   });
 });
 
+describe('a connection being closed is not a sink', () => {
+  it('a flood cut by its message budget is not read on for the grace period (at most 64 KiB more)', async () => {
+    server = await startServer({ maxMessagesPerSecond: 100, heartbeatTimeoutMs: 3000 });
+    const flooded = await flood(server.port, 1, 10_000);
+    expect(flooded.closedByServer).toBe(true);
+    // What the kernel's buffers took before the server stopped reading, not the whole flood
+    // (before: all 64 MB in 0.6 s, read and thrown away until the socket was destroyed).
+    expect(flooded.sent).toBeLessThan(PUSHED_BACK + 8 * 1024 * 1024);
+  });
+});
+
 function decodeAll(bytes: Buffer): Message[] {
   const d = new FrameDecoder();
   return d.push(bytes).map((b) => decode(b));

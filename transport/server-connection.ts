@@ -36,6 +36,11 @@ export interface ConnectionLimits {
 
 /** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway. */
 const CLOSE_GRACE_MS = 1000;
+/**
+ * While closing, input is read only to see the peer's FIN, and thrown away; past this much a
+ * peer that keeps sending (a flood just cut) is not read any more until the grace period ends.
+ */
+const CLOSE_DISCARD_BYTES = 64 * 1024;
 
 export class ServerConnection {
   private readonly decoder = new FrameDecoder();
@@ -56,6 +61,8 @@ export class ServerConnection {
   /** What per-source limits count this peer under (its address; an IPv6 /64). */
   readonly source: string;
   private handshaking = true;
+  /** Bytes thrown away since closing began. */
+  private discarded = 0;
   /** Token bucket of messages the peer may still send (see ConnectionLimits). */
   private budget: number;
   private budgetAt = performance.now();
@@ -195,7 +202,11 @@ export class ServerConnection {
   }
 
   private onData = (chunk: Buffer): void => {
-    if (this.closing) return;
+    if (this.closing) {
+      this.discarded += chunk.length;
+      if (this.discarded > CLOSE_DISCARD_BYTES) this.socket.pause();
+      return;
+    }
     let bodies: Buffer[];
     let frameError: FrameError | null = null;
     try {
