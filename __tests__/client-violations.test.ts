@@ -197,6 +197,22 @@ describe('not repairable: a failure verdict that says why', () => {
     expect(result).toMatchObject({ ok: false, failure: 'the server changed the session (seed or length) on resume' });
   });
 
+  it('§3.14: a WELCOME with another length than the one asked for', async () => {
+    const { result, conns } = await run((c) => c.welcome(0, { length: LENGTH + 1 }));
+    expect(result).toMatchObject({ ok: false, failure: `the server welcomed us with ${LENGTH + 1} numbers, but we asked for ${LENGTH}` });
+    expect(conns).toHaveLength(1);
+  });
+
+  it('§3.14: an END whose length is not the session length', async () => {
+    const { result, conns } = await run((c) => {
+      c.welcome(0);
+      c.numbers(0, LENGTH);
+      c.send({ type: MessageType.END, length: LENGTH + 5, checksum: sequenceChecksum(SEED, LENGTH) });
+    });
+    expect(result).toMatchObject({ ok: false, failure: `END says ${LENGTH + 5} numbers, but the session has ${LENGTH}` });
+    expect(conns).toHaveLength(1);
+  });
+
   it('a number beyond the announced length', async () => {
     const { result } = await run((c) => {
       c.welcome(0);

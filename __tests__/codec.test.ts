@@ -30,7 +30,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant(MessageType.HEARTBEAT as const), nonce: u32 }),
   fc.record({ type: fc.constant(MessageType.HEARTBEAT_ACK as const), nonce: u32 }),
   fc.record({ type: fc.constant(MessageType.REJECT as const), code: fc.constantFrom(...Object.values(RejectCode).filter((v): v is RejectCode => typeof v === 'number')), reason: fc.string({ maxLength: 100, unit: 'grapheme' }) }),
-  fc.record({ type: fc.constant(MessageType.ACK as const), verdict: u8 }),
+  // §3.18: a verdict is 0 or 1; other values are a protocol error (tested below).
+  fc.record({ type: fc.constant(MessageType.ACK as const), verdict: fc.integer({ min: 0, max: 1 }) }),
 );
 
 const roundTrip = (m: Message) => decode(new FrameDecoder().push(encode(m))[0]);
@@ -38,6 +39,14 @@ const roundTrip = (m: Message) => decode(new FrameDecoder().push(encode(m))[0]);
 describe('codec', () => {
   it('every message survives encode → frame → decode unchanged', () => {
     fc.assert(fc.property(message, (m) => expect(roundTrip(m)).toEqual(m)), { numRuns: 1000 });
+  });
+
+  it('§3.18: an ACK verdict other than 0 or 1 is a protocol error', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 255 }), (verdict) => {
+        expect(() => decode(Buffer.from([MessageType.ACK, verdict]))).toThrow(/ACK verdict must be 0 or 1/);
+      }),
+    );
   });
 
   it('a long reason is cut to 512 bytes at a character boundary, never mid-character', () => {
@@ -95,7 +104,7 @@ describe('codec', () => {
           caught = err;
         }
         expect(caught).toBeInstanceOf(ProtocolError);
-        expect(caught).toMatchObject({ code: RejectCode.UNSUPPORTED_VERSION, message: `protocol version ${version} is not supported; this server speaks 1 and 2` });
+        expect(caught).toMatchObject({ code: RejectCode.UNSUPPORTED_VERSION, message: `1,2: protocol version ${version} is not supported` });
       }),
     );
   });

@@ -123,7 +123,7 @@ describe('versions', () => {
     body[0] = MessageType.RESUME;
     body[1] = 3;
     c.raw(encodeFrame(body));
-    expect(await rejection(c)).toEqual({ code: 'UNSUPPORTED_VERSION', reason: 'protocol version 3 is not supported; this server speaks 1 and 2' });
+    expect(await rejection(c)).toEqual({ code: 'UNSUPPORTED_VERSION', reason: '1,2: protocol version 3 is not supported' });
   });
 
   it('a HELLO of version 0 too', async () => {

@@ -17,7 +17,7 @@ it('a version-1-only server: refused HELLO v2, then HELLO v1, a cut, RESUME v1; 
   fake = new ScriptedServer((c) => {
     const first = c.first;
     if (first.type === MessageType.HELLO && first.version !== 1) {
-      c.send({ type: MessageType.REJECT, code: RejectCode.UNSUPPORTED_VERSION, reason: `protocol version ${first.version} is not supported; this server speaks 1` });
+      c.send({ type: MessageType.REJECT, code: RejectCode.UNSUPPORTED_VERSION, reason: `1: protocol version ${first.version} is not supported` });
       c.socket.end();
     } else if (first.type === MessageType.HELLO) {
       c.welcome(0);
@@ -44,7 +44,7 @@ it('a version-1-only server: refused HELLO v2, then HELLO v1, a cut, RESUME v1; 
     { type: MessageType.HELLO, version: 1, length: LENGTH },
     { type: MessageType.RESUME, version: 1, sessionId: expect.any(Buffer), nextIndex: 3 },
   ]);
-  expect(fallbacks).toEqual(['2 -> 1: protocol version 2 is not supported; this server speaks 1']);
+  expect(fallbacks).toEqual(['2 -> 1: 1: protocol version 2 is not supported']);
   expect(result).toMatchObject({ ok: true, reconnects: 1, received: LENGTH, violations: [] });
 });
 
@@ -53,4 +53,33 @@ it('a server that answers a version-2 HELLO with a version-1 WELCOME breaks the 
   const port = await fake.listen();
   const result = await startClient(port, LENGTH, { maxReconnects: 2 }).result;
   expect(result).toMatchObject({ ok: false, failure: 'the server answered a version-2 request with a version-1 WELCOME' });
+});
+
+it('§2.1: the versions come from the start of the reason; none in common is a final failure, without a retry', async () => {
+  fake = new ScriptedServer((c) => {
+    c.send({ type: MessageType.REJECT, code: RejectCode.UNSUPPORTED_VERSION, reason: '7,9: protocol version 2 is not supported' });
+    c.socket.end();
+  });
+  const port = await fake.listen();
+  const result = await startClient(port, LENGTH, { maxReconnects: 5 }).result;
+  expect(fake.conns).toHaveLength(1);
+  expect(result.ok).toBe(false);
+  expect(result.failure).toMatch(/UNSUPPORTED_VERSION/);
+});
+
+it('§2.1: an old-style reason with no list: the client steps down one version', async () => {
+  fake = new ScriptedServer((c) => {
+    if (c.first.type === MessageType.HELLO && c.first.version === 2) {
+      c.send({ type: MessageType.REJECT, code: RejectCode.UNSUPPORTED_VERSION, reason: 'this server speaks 1' });
+      c.socket.end();
+    } else {
+      c.welcome(0);
+      c.numbers(0, LENGTH);
+      c.end();
+    }
+  });
+  const port = await fake.listen();
+  const result = await startClient(port, LENGTH, { maxReconnects: 5 }).result;
+  expect(fake.conns.map((c) => c.first.type === MessageType.HELLO && c.first.version)).toEqual([2, 1]);
+  expect(result.ok).toBe(true);
 });

@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSIONS,
   RejectCode,
   RESUMABLE_REJECTS,
+  versionsInReason,
 } from './constants';
 import { decode, encode, type Message } from './codec';
 import { FrameDecoder, FrameError } from './framer';
@@ -100,6 +101,10 @@ export function createLink(opts: LinkOptions) {
           if ((msg.instanceId !== undefined) !== (version >= INSTANCE_ID_VERSION)) {
             return finish({ type: 'VIOLATION', message: `the server answered a version-${version} request with a ${msg.instanceId ? 'version-2' : 'version-1'} WELCOME`, fatal: true });
           }
+          // §3.14: a server that gives another length than the one asked for is not to be trusted.
+          if (input.sessionId === null && input.requestedLength !== 0 && msg.length !== input.requestedLength) {
+            return finish({ type: 'VIOLATION', message: `the server welcomed us with ${msg.length} numbers, but we asked for ${input.requestedLength}`, fatal: true });
+          }
           const problem = verifier.begin({ hi: msg.seedHi, lo: msg.seedLo }, msg.length, msg.startIndex);
           if (problem) return finish({ type: 'VIOLATION', message: problem, fatal: true });
           hbInterval = msg.heartbeatIntervalMs || hbInterval;
@@ -122,6 +127,12 @@ export function createLink(opts: LinkOptions) {
           return;
         }
         case MessageType.END: {
+          if (verifier.seed === null) return finish({ type: 'VIOLATION', message: 'END before WELCOME', fatal: true });
+          // §3.14: END names the session's length; another one is a server that broke the rules.
+          if (msg.length !== verifier.length) {
+            return finish({ type: 'VIOLATION', message: `END says ${msg.length} numbers, but the session has ${verifier.length}`, fatal: true });
+          }
+          // §3.15: numbers still missing is a gap: resume at the first one, not fatal.
           if (!verifier.complete) {
             return finish({ type: 'VIOLATION', message: `END after ${verifier.nextIndex} of ${verifier.length} numbers`, fatal: false });
           }
@@ -133,9 +144,12 @@ export function createLink(opts: LinkOptions) {
           return;
         }
         case MessageType.REJECT: {
-          const older = PROTOCOL_VERSIONS.filter((v) => v < version);
-          if (msg.code === RejectCode.UNSUPPORTED_VERSION && older.length > 0) {
-            return finish({ type: 'VERSION_REFUSED', version, fallback: older[older.length - 1], reason: escapeText(msg.reason) });
+          if (msg.code === RejectCode.UNSUPPORTED_VERSION) {
+            // §2.1: the server lists what it speaks; take the newest we share (older ones only,
+            // so a confused server cannot make us loop). A reason with no list: step down one.
+            const listed = versionsInReason(msg.reason);
+            const shared = PROTOCOL_VERSIONS.filter((v) => v < version && (listed.length === 0 || listed.includes(v)));
+            if (shared.length > 0) return finish({ type: 'VERSION_REFUSED', version, fallback: shared[shared.length - 1], reason: escapeText(msg.reason) });
           }
           return finish({
             type: 'REJECTED',

@@ -4,6 +4,7 @@
  * never a misread field.
  */
 import {
+  ACK_VERDICT_MISMATCH,
   INSTANCE_ID_BYTES,
   INSTANCE_ID_VERSION,
   LENGTH_PREFIX_BYTES,
@@ -205,6 +206,8 @@ export function decode(body: Buffer): Message {
     case MessageType.HEARTBEAT_ACK:
       return { type, nonce: body.readUInt32BE(1) };
     case MessageType.ACK:
+      // §3.18: a verdict is 0 (match) or 1 (mismatch); anything else is not a verdict.
+      if (body[1] > ACK_VERDICT_MISMATCH) throw new ProtocolError(`ACK verdict must be 0 or 1, got ${body[1]}`);
       return { type, verdict: body[1] };
   }
 }

@@ -13,10 +13,19 @@ export const INSTANCE_ID_VERSION = 2;
 /** Random per server process: tells a client whether it still talks to the one that gave it its session. */
 export const INSTANCE_ID_BYTES = 8;
 
-/** The reason of an UNSUPPORTED_VERSION rejection: which versions this server speaks. */
+/**
+ * The reason of an UNSUPPORTED_VERSION rejection (PROTOCOL.md §2.1): it starts with the
+ * versions the server speaks, decimal and comma-separated, then ": " and prose, so a client can
+ * read them without parsing English: "1,2: protocol version 3 is not supported".
+ */
 export function unsupportedVersionReason(version: number): string {
-  const spoken = PROTOCOL_VERSIONS.length === 1 ? String(PROTOCOL_VERSIONS[0]) : `${PROTOCOL_VERSIONS.slice(0, -1).join(', ')} and ${PROTOCOL_VERSION}`;
-  return `protocol version ${version} is not supported; this server speaks ${spoken}`;
+  return `${PROTOCOL_VERSIONS.join(',')}: protocol version ${version} is not supported`;
+}
+
+/** The versions at the start of an UNSUPPORTED_VERSION reason; empty when it names none. */
+export function versionsInReason(reason: string): number[] {
+  const m = /^(\d{1,3}(?:,\d{1,3})*)(?::|$)/.exec(reason);
+  return m ? m[1].split(',').map(Number) : [];
 }
 
 /** Bytes of the length prefix in front of every frame body. */
