@@ -1,7 +1,7 @@
 /** Wire constants: the single source for every number docs/PROTOCOL.md names. */
 
 /**
- * Versions this code speaks, oldest first (PROTOCOL.md, "Versions"). A server answers each
+ * Versions this code speaks, oldest first (PROTOCOL.md §2.1). A server answers each
  * request in the version it came in; a client offers the newest and steps down one version
  * when a server refuses it with UNSUPPORTED_VERSION.
  */
