@@ -63,6 +63,8 @@ export class ServerConnection {
   private handshaking = true;
   /** Bytes thrown away since closing began. */
   private discarded = 0;
+  /** The peer's FIN came: frames kept back by backpressure are handled now ('drain' may never come). */
+  private peerEnded = false;
   /** Token bucket of messages the peer may still send (see ConnectionLimits). */
   private budget: number;
   private budgetAt = performance.now();
@@ -148,12 +150,12 @@ export class ServerConnection {
   private spend(): boolean {
     const rate = this.limits.maxMessagesPerSecond;
     if (rate <= 0) return true;
-    if (this.budget < 1) {
-      const t = performance.now();
-      this.budget = Math.min(2 * rate, this.budget + ((t - this.budgetAt) / 1000) * rate);
-      this.budgetAt = t;
-      if (this.budget < 1) return false;
-    }
+    // Refilled on every message, capped at the burst: time spent full earns nothing, so a quiet
+    // peer gets one burst, not a burst plus everything it "saved" while it was already full.
+    const t = performance.now();
+    this.budget = Math.min(2 * rate, this.budget + ((t - this.budgetAt) / 1000) * rate);
+    this.budgetAt = t;
+    if (this.budget < 1) return false;
     this.budget -= 1;
     return true;
   }
@@ -232,7 +234,7 @@ export class ServerConnection {
   private handle(bodies: Buffer[], from: number, frameError: FrameError | null): void {
     for (let i = from; i < bodies.length; i++) {
       if (this.closing) return;
-      if (this.held) {
+      if (this.held && !this.peerEnded) {
         this.pending = { bodies, next: i, error: frameError };
         return;
       }
@@ -250,7 +252,7 @@ export class ServerConnection {
       }
       this.handlers.onMessage(this, msg);
     }
-    if (this.held && frameError) {
+    if (this.held && !this.peerEnded && frameError) {
       this.pending = { bodies, next: bodies.length, error: frameError };
       return;
     }
@@ -258,6 +260,16 @@ export class ServerConnection {
   }
 
   private onEnd = (): void => {
+    if (this.closing) return;
+    // The peer sent everything: what was kept back (at most one chunk) is handled now, whatever
+    // the backpressure (every answer still passes the outbound limit), then the end is checked.
+    this.peerEnded = true;
+    const p = this.pending;
+    this.pending = null;
+    if (p) {
+      this.handle(p.bodies, p.next, p.error);
+      if (this.closing) return;
+    }
     try {
       this.decoder.end();
     } catch (err) {

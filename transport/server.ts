@@ -389,8 +389,9 @@ export class SeqServer extends EventEmitter {
         if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
       },
     });
-    this.connections.set(conn.id, conn);
+    // Asked before the connection is counted among the open ones: the budget is for this one.
     const refused = this.admission.admitConnection(conn.source);
+    this.connections.set(conn.id, conn);
     if (refused) return this.refuse(conn, refused);
     if (this.atFileLimit) {
       this.atFileLimit = false;
