@@ -52,7 +52,7 @@ export const SETTINGS = {
   logLevel: setting({ kind: 'level', flag: 'log-level', env: 'SEQSTREAM_LOG_LEVEL', default: 'info', help: 'error | warn | info | debug (debug logs every number)' }),
   logFile: setting({ kind: 'string', flag: 'log-file', env: 'SEQSTREAM_LOG_FILE_PATH', default: 'logs/app.log', help: 'JSON-lines log file ("" for none); its folder is created' }),
   logMaxSize: setting({ kind: 'count', flag: 'log-max-size', env: 'SEQSTREAM_LOG_MAX_SIZE', default: 10 * 1024 * 1024, min: 0, max: 1 << 40, help: 'bytes after which the log file is rotated (0: never)' }),
-  logMaxFiles: setting({ kind: 'count', flag: 'log-max-files', env: 'SEQSTREAM_LOG_MAX_FILES', default: 5, min: 1, max: 1000, help: 'log files kept by rotation, the current one included' }),
+  logMaxFiles: setting({ kind: 'count', flag: 'log-max-files', env: 'SEQSTREAM_LOG_MAX_FILES', default: 5, min: 2, max: 1000, help: 'log files kept by rotation, the current one included (at least 2: the current and the one before)' }),
   logRepeatPeriod: setting({ kind: 'duration', flag: 'log-repeat-period', env: 'SEQSTREAM_LOG_REPEAT_PERIOD', default: 10_000, min: 100, max: 3_600_000, help: 'repeated warnings from one address (bad frames, refusals) are counted and logged once per period' }),
   maxBackoff: setting({ kind: 'duration', flag: 'max-backoff', env: 'SEQSTREAM_MAX_BACKOFF', default: 5000, min: 1, max: 3_600_000, help: 'cap of the client reconnect backoff' }),
   maxReconnects: setting({ kind: 'count', flag: 'max-reconnects', env: 'SEQSTREAM_MAX_RECONNECTS', default: 0, min: 0, max: 1e9, help: 'give up after this many reconnects in a row (0: never, like the seed)' }),
