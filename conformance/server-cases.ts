@@ -430,7 +430,7 @@ export const serverCases: Case<ServerCtx>[] = [
     await run.closedQuietly(o.peer, 'ACK');
     return outcome;
   }),
-  serverCase('S3.9.2', '§3.9, §3.12', 'HEARTBEATs sent without reading the answers: answered in order, or cut (SLOW_CONSUMER, RATE_LIMITED); the session stays resumable', async (run) => {
+  serverCase('S3.9.2', '§3.9, §3.12', 'HEARTBEATs sent without reading the answers: answered in order, or cut with a resumable code (SLOW_CONSUMER, RATE_LIMITED, HEARTBEAT_TIMEOUT); the session resumes', async (run) => {
     const o = await run.hello(1);
     await run.numbers(o, 0, 1);
     await run.end(o);
