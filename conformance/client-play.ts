@@ -13,7 +13,7 @@ import { encodeFrame } from '../transport/framer';
 import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';
 import type { ClientCtx, Verdict } from './case';
 import { ClientProcess, type Exit } from './client-process';
-import { ScriptConn, ScriptedServer, ScriptFailure, type Received } from './scripted-server';
+import { ScriptConn, ScriptedServer, ScriptFailure, skipNothing, type Received } from './scripted-server';
 
 export { ScriptFailure };
 
@@ -56,7 +56,7 @@ export class Session {
    * it fixes the session's version and length.
    */
   async hello(c: ScriptConn, version?: number): Promise<void> {
-    const r = await c.next(this.timeoutMs, version ? `HELLO of version ${version}` : 'HELLO', true);
+    const r = await c.next(this.timeoutMs, version ? `HELLO of version ${version}` : 'HELLO', skipNothing);
     const m = r.msg;
     if (m.type !== MessageType.HELLO) {
       throw new ScriptFailure(`connection ${c.n}: expected ${version ? `HELLO of version ${version}` : 'HELLO'} first, got ${describe(r)}`);
@@ -77,7 +77,7 @@ export class Session {
    * `nextIndex`, carrying (version 2) the instance id of the last WELCOME (§2.1, §3.7).
    */
   async resume(c: ScriptConn, nextIndex: number, why: string): Promise<void> {
-    const r = await c.next(this.timeoutMs, `RESUME at index ${nextIndex} (${why})`, true);
+    const r = await c.next(this.timeoutMs, `RESUME at index ${nextIndex} (${why})`, skipNothing);
     const m = r.msg;
     const got = `connection ${c.n} (${why})`;
     if (m.type !== MessageType.RESUME) throw new ScriptFailure(`${got}: expected RESUME at index ${nextIndex}, got ${describe(r)}`);
@@ -217,7 +217,7 @@ export async function play(ctx: ClientCtx, plan: Plan): Promise<Verdict> {
   const server = new ScriptedServer((conn) => {
     const script = plan.scripts[conn.n - 1];
     if (!script) {
-      const first = conn.next(SETTLE_MS * 4, 'a first frame', true).then(describe, () => 'nothing yet');
+      const first = conn.next(SETTLE_MS * 4, 'a first frame', skipNothing).then(describe, () => 'nothing yet');
       void first.then((f) => problem(`the client opened connection ${conn.n} (first frame: ${f}); it should not have${plan.noMore ? ` (${plan.noMore})` : ''}`));
       return;
     }

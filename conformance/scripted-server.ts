@@ -30,7 +30,10 @@ export const LIMITS = {
   connections: 20,
 };
 
-const isHeartbeat = (r: Received) => r.msg.type === MessageType.HEARTBEAT || r.msg.type === MessageType.HEARTBEAT_ACK;
+/** The client's own beats and answers, which most waits pass over. */
+export const isHeartbeat = (r: Received) => r.msg.type === MessageType.HEARTBEAT || r.msg.type === MessageType.HEARTBEAT_ACK;
+/** For waits that must see every frame. */
+export const skipNothing = () => false;
 
 export class ScriptConn {
   readonly frames: Received[] = [];
@@ -103,16 +106,16 @@ export class ScriptConn {
   }
 
   /**
-   * The next frame the script has not seen yet, skipping HEARTBEAT/HEARTBEAT_ACK unless
-   * `keepHeartbeats` (they stay in `frames`). Fails if none comes within timeoutMs or the
-   * connection closes first.
+   * The next frame the script has not seen yet, passing over those `skip` accepts (by default
+   * HEARTBEAT/HEARTBEAT_ACK; they stay in `frames`). Fails if none comes within timeoutMs or
+   * the connection closes first.
    */
-  async next(timeoutMs: number, waitingFor: string, keepHeartbeats = false): Promise<Received> {
+  async next(timeoutMs: number, waitingFor: string, skip: (r: Received) => boolean = isHeartbeat): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.cursor < this.frames.length) {
         const r = this.frames[this.cursor++];
-        if (keepHeartbeats || !isHeartbeat(r)) return r;
+        if (!skip(r)) return r;
       }
       if (this.closed) throw new ScriptFailure(`connection ${this.n}: the client closed it while the server waited for ${waitingFor}`);
       if (!(await this.until(deadline))) throw new ScriptFailure(`connection ${this.n}: no ${waitingFor} within ${timeoutMs} ms`);
