@@ -95,7 +95,7 @@ describe('docs/PROTOCOL.md test vectors', () => {
   });
 
   it('reject code table matches the code, including which codes allow a resume', () => {
-    const rows = table('### Reject codes');
+    const rows = table('### 2.2 Reject codes');
     expect(rows).toHaveLength(Object.keys(RejectCode).length / 2);
     for (const [code, name, , resumable] of rows) {
       expect(RejectCode[num(code)]).toBe(name);
