@@ -4,14 +4,13 @@
  * repeated warnings from one address are one line per period, not one per connection.
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { Admission, NO_SOURCE_LIMITS, sourceKey, type AdmissionLimits } from '../transport/admission';
 import { decode, encode, type Message } from '../transport/codec';
 import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/constants';
 import { FrameDecoder } from '../transport/framer';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
+import { capturingLogger } from './helpers/log';
 
 const LIMITS: AdmissionLimits = { ...NO_SOURCE_LIMITS, reservedFiles: 0 };
 
@@ -162,12 +161,7 @@ describe('one address cannot lock everyone out (over real sockets)', () => {
 
 describe('repeated warnings are aggregated', () => {
   it('300 bad connections from one address: one line, then one count per period', async () => {
-    const lines: string[] = [];
-    const logger = winston.createLogger({
-      level: 'info',
-      format: winston.format.printf((i) => String(i.message)),
-      transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c).trim()), cb()) }) })],
-    });
+    const { logger, lines } = capturingLogger();
     server = await startServer({ logger, logRepeatPeriodMs: 300 });
     for (let i = 0; i < 300; i++) {
       const c = await connectFrom('127.0.0.4', server.port);

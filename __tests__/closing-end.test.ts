@@ -4,23 +4,17 @@
  * peer's FIN must not add a made-up "protocol error" to the "message flood" line (found in review).
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { encode } from '../transport/codec';
 import { MessageType } from '../transport/constants';
 import type { SeqServer } from '../transport/server';
 import { startServer, waitFor } from './helpers/net';
+import { capturingLogger } from './helpers/log';
 
 let server: SeqServer;
 afterEach(async () => server?.close());
 
 it('a flooder cut by its budget, then closing its side, is logged as a flood only', async () => {
-  const lines: string[] = [];
-  const logger = winston.createLogger({
-    level: 'info',
-    format: winston.format.printf((i) => String(i.message)),
-    transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (lines.push(String(c).trim()), cb()) }) })],
-  });
+  const { logger, lines } = capturingLogger();
   server = await startServer({ logger, maxMessagesPerSecond: 10, intervalMs: 5 });
   const s = net.connect({ host: '127.0.0.1', port: server.port });
   s.on('error', () => {});

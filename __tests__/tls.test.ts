@@ -7,16 +7,14 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { ConfigError, defineProgram, parseArgs } from '../core/config';
 import { sequenceChecksum } from '../core/sequence';
-import type { Logger } from '../core/logger';
 import { RelayProxy } from '../transport/proxy';
 import type { SeqServer } from '../transport/server';
 import { clientTls, serverTls, type ClientTls, type ServerTls } from '../transport/tls-files';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 import { makePki, type Pki } from './helpers/tls-pki';
+import { capturingLogger } from './helpers/log';
 
 let pki: Pki;
 let serverSide: ServerTls;
@@ -28,23 +26,6 @@ beforeAll(() => {
   trusting = { ca: pki.read('ca') };
 });
 afterAll(() => pki?.remove());
-
-/** A logger whose lines the test can read. */
-function capturingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString().trimEnd());
-      done();
-    },
-  });
-  const logger = winston.createLogger({
-    level: 'info',
-    format: winston.format.printf((i) => `${i.level} ${String(i.message)}`),
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return { logger, lines };
-}
 
 /** A TCP relay that keeps every byte it forwards: what someone on the path would see. */
 async function startTap(upstreamPort: number): Promise<{ port: number; seen: () => Buffer; close: () => Promise<void> }> {
@@ -156,7 +137,7 @@ describe('the client refuses a server it cannot trust, once and for good', () =>
     ['a name the certificate does not carry', () => ({ ca: pki.read('ca'), servername: 'wrong.example' }), /not trusted: .*wrong\.example.*ERR_TLS_CERT_ALTNAME_INVALID/],
     ['an address the certificate does not carry', () => ({ ca: pki.read('ca'), servername: '127.0.0.2' }), /not trusted: .*127\.0\.0\.2.*ERR_TLS_CERT_ALTNAME_INVALID/],
   ])('%s: a final failure naming the flags to check, without a retry and without a session', async (_what, tlsFor, pattern) => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger(true);
     server = await startServer({ tls: serverSide, logger });
     const sessions: string[] = [];
     server.on('session', (id: string) => sessions.push(id));
@@ -263,7 +244,7 @@ describe('peers that never finish a handshake', () => {
   }
 
   it('silence, garbage, a stalled ClientHello and a reset do not disturb a healthy TLS session; each is closed in bounded time and logged once', async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger(true);
     const handshakeTimeoutMs = 400;
     server = await startServer({ tls: serverSide, logger, handshakeTimeoutMs, intervalMs: 5 });
     const errors: Error[] = [];
