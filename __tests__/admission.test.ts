@@ -5,9 +5,9 @@
  */
 import net from 'node:net';
 import { Admission, NO_SOURCE_LIMITS, sourceKey, type AdmissionLimits } from '../transport/admission';
-import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 import { capturingLogger } from './helpers/log';

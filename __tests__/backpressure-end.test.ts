@@ -5,8 +5,8 @@
  * review: the client's ACK of END, kept back that way, was lost and the session suspended.
  */
 import net from 'node:net';
-import { encode } from '../transport/codec';
-import { MessageType } from '../transport/constants';
+import { encode } from '../transport/protocol/codec';
+import { MessageType } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { nextEvent, startServer, waitFor } from './helpers/net';
 

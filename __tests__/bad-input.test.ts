@@ -3,7 +3,7 @@
  * streaming beside it finish with their exact sequences, and the server keeps running.
  */
 import { randomBytes } from 'node:crypto';
-import { MessageType, RejectCode } from '../transport/constants';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 import { RawClient } from './helpers/raw-client';

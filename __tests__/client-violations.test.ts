@@ -3,8 +3,8 @@
  * detected and reported, never silently accepted; repairable ones are repaired by resuming at the
  * first missing index, the rest end in a failure verdict that says why.
  */
-import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, RejectCode } from '../transport/constants';
-import { encodeNumber, type Message } from '../transport/codec';
+import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, RejectCode } from '../transport/protocol/constants';
+import { encodeNumber, type Message } from '../transport/protocol/codec';
 import { sequenceChecksum, valueAt } from '../core/sequence';
 import { startClient, waitFor } from './helpers/net';
 import { LENGTH, ScriptedServer, SEED, type Conn } from './helpers/scripted-server';

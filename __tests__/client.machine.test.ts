@@ -5,7 +5,7 @@
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { backoffMs, clientMachine, type LinkEvent, type LinkInput } from '../machines/client.machine';
 import { stateName } from '../transport/client';
-import { RejectCode } from '../transport/constants';
+import { RejectCode } from '../transport/protocol/constants';
 
 function harness(input: { maxBackoffMs?: number; maxReconnects?: number; baseBackoffMs?: number; random?: () => number } = {}) {
   const clock = new SimulatedClock();

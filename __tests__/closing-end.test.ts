@@ -4,8 +4,8 @@
  * peer's FIN must not add a made-up "protocol error" to the "message flood" line (found in review).
  */
 import net from 'node:net';
-import { encode } from '../transport/codec';
-import { MessageType } from '../transport/constants';
+import { encode } from '../transport/protocol/codec';
+import { MessageType } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { startServer, waitFor } from './helpers/net';
 import { capturingLogger } from './helpers/log';

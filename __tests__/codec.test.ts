@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { BODY_SIZE, decode, encode, ProtocolError, type Message } from '../transport/codec';
-import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSIONS, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { BODY_SIZE, decode, encode, ProtocolError, type Message } from '../transport/protocol/codec';
+import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSIONS, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u8 = fc.integer({ min: 0, max: 255 });

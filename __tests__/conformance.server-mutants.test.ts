@@ -6,9 +6,9 @@
 import net from 'node:net';
 import { runCases } from '../conformance/case';
 import { serverCases } from '../conformance/server-cases';
-import { decode, encode, encodeNumber, type Message } from '../transport/codec';
-import { MessageType, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, encodeNumber, type Message } from '../transport/protocol/codec';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 import { sequenceChecksum, valueAt } from '../core/sequence';
 
 interface Faults {

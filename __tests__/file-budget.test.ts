@@ -4,7 +4,7 @@
  * the new connection among the open ones before asking).
  */
 import { openFileCount } from '../transport/admission';
-import { MessageType } from '../transport/constants';
+import { MessageType } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { RawClient } from './helpers/raw-client';
 import { startServer } from './helpers/net';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { MAX_FRAME_BODY } from '../transport/constants';
-import { encodeFrame, FrameDecoder, FrameError } from '../transport/framer';
+import { MAX_FRAME_BODY } from '../transport/protocol/constants';
+import { encodeFrame, FrameDecoder, FrameError } from '../transport/protocol/framer';
 
 const body = fc.uint8Array({ minLength: 1, maxLength: MAX_FRAME_BODY }).map((a) => Buffer.from(a));
 

@@ -3,11 +3,11 @@
  * bucket of 2*rate). Found in review: a refill that ran only once the bucket was empty credited
  * the time it sat full, so a peer that waited 2 s and then flooded got 4*rate messages at once.
  */
-import { MessageType, RejectCode } from '../transport/constants';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { RawClient } from './helpers/raw-client';
 import { startServer, waitFor } from './helpers/net';
-import { encode } from '../transport/codec';
+import { encode } from '../transport/protocol/codec';
 
 let server: SeqServer;
 afterEach(async () => server?.close());

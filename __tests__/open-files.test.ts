@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 import { freePort, waitFor } from './helpers/net';
 
 const FILE_LIMIT = 100;

@@ -4,9 +4,9 @@
  * (backpressure), so a client that floods HEARTBEATs and never reads gets nowhere.
  */
 import net from 'node:net';
-import { decode, encode, type Message } from '../transport/codec';
-import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 

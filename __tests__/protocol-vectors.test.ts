@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mix32, sequenceChecksum, valueAt } from '../core/sequence';
-import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, PROTOCOL_VERSIONS, RejectCode, RESUMABLE_REJECTS } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MessageType, PROTOCOL_VERSIONS, RejectCode, RESUMABLE_REJECTS } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 
 const spec = readFileSync(path.join(__dirname, '..', 'docs', 'PROTOCOL.md'), 'utf8');
 

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SeqServer } from '../transport/server';
-import { MessageType, RejectCode } from '../transport/constants';
-import { encodeFrame } from '../transport/framer';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import { encodeFrame } from '../transport/protocol/framer';
 import { RawClient } from './helpers/raw-client';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 

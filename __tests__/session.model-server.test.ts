@@ -16,7 +16,7 @@
  * closes the old connection late, so paths containing it are left to the machine-level test.
  */
 import type { SeqServer } from '../transport/server';
-import { MessageType } from '../transport/constants';
+import { MessageType } from '../transport/protocol/constants';
 import { RelayProxy } from '../transport/proxy';
 import { topState } from '../machines/session.machine';
 import { startServer, waitFor } from './helpers/net';

@@ -1,5 +1,5 @@
 import { sequenceChecksum, valueAt } from '../core/sequence';
-import { MessageType } from '../transport/constants';
+import { MessageType } from '../transport/protocol/constants';
 import { startClient, startServer } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MessageType, RejectCode } from '../transport/constants';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { runProgram } from './helpers/program';
 import { ScriptedServer } from './helpers/scripted-server';
 

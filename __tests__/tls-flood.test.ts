@@ -1,7 +1,7 @@
 /** The outbound limit and backpressure over TLS: a non-reading TLS client flooding HEARTBEATs. */
 import tls from 'node:tls';
-import { encode } from '../transport/codec';
-import { MAX_REASON_BYTES, MessageType } from '../transport/constants';
+import { encode } from '../transport/protocol/codec';
+import { MAX_REASON_BYTES, MessageType } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server';
 import { startServer } from './helpers/net';
 import { makePki, type Pki } from './helpers/tls-pki';

@@ -3,7 +3,7 @@
  * UNSUPPORTED_VERSION, and the client carries on in version 1 for the whole session, its
  * RESUMEs included, saying so once.
  */
-import { MessageType, RejectCode } from '../transport/constants';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { startClient } from './helpers/net';
 import { LENGTH, ScriptedServer } from './helpers/scripted-server';
 

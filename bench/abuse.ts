@@ -16,9 +16,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 import { freePort } from '../core/free-port';
 
 const HELP = `abuse: what one hostile peer can take from the server program.

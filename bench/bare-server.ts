@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
-import { MessageType } from '../transport/constants';
-import { encode, encodeNumber } from '../transport/codec';
-import { FrameDecoder } from '../transport/framer';
+import { MessageType } from '../transport/protocol/constants';
+import { encode, encodeNumber } from '../transport/protocol/codec';
+import { FrameDecoder } from '../transport/protocol/framer';
 import { Pacer } from '../transport/pacer';
 import { DEFAULTS } from '../core/config';
 

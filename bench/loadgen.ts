@@ -8,11 +8,11 @@
  */
 import net from 'node:net';
 import { valueAt, type Seed } from '../core/sequence';
-import { MessageType } from '../transport/constants';
+import { MessageType } from '../transport/protocol/constants';
 
 /** Version 1: the same frames as every earlier run, so results stay comparable; servers keep speaking it. */
 const LOADGEN_VERSION = 1;
-import { encode } from '../transport/codec';
+import { encode } from '../transport/protocol/codec';
 import { Histogram } from './histogram';
 import { serveGenerator, type GenConfig, type GenReport } from './ipc';
 

@@ -17,8 +17,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { shortId } from '../core/logger';
-import { BODY_SIZE } from '../transport/codec';
-import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/constants';
+import { BODY_SIZE } from '../transport/protocol/codec';
+import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/protocol/constants';
 import type { ConnectionStats } from '../transport/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 import { freePort } from '../core/free-port';

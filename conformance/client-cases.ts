@@ -4,9 +4,9 @@
  * sends and by its exit status (conformance/README.md, "Client mode"). Expectations come from
  * docs/PROTOCOL.md, rule by rule; the codec is shared only to write and read frames.
  */
-import { MessageType, RejectCode } from '../transport/constants';
-import { encode, encodeNumber } from '../transport/codec';
-import { encodeFrame } from '../transport/framer';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import { encode, encodeNumber } from '../transport/protocol/codec';
+import { encodeFrame } from '../transport/protocol/framer';
 import { Checksum, valueAt } from '../core/sequence';
 import type { Case, ClientCtx } from './case';
 import { describe, play, ScriptFailure, type Plan, type Script, type Session } from './client-play';

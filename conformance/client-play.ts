@@ -7,9 +7,9 @@
  * script waits for, and the exit after the last script. The first thing that goes wrong ends
  * the case at once (the client is killed), so a failing case costs no more than a passing one.
  */
-import { MessageType, SESSION_ID_BYTES } from '../transport/constants';
-import { BODY_SIZE, encode, encodeNumber, type Message } from '../transport/codec';
-import { encodeFrame } from '../transport/framer';
+import { MessageType, SESSION_ID_BYTES } from '../transport/protocol/constants';
+import { BODY_SIZE, encode, encodeNumber, type Message } from '../transport/protocol/codec';
+import { encodeFrame } from '../transport/protocol/framer';
 import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';
 import type { ClientCtx, Verdict } from './case';
 import { ClientProcess, type Exit } from './client-process';

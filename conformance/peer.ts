@@ -8,9 +8,9 @@
  * `serverError`, and every later wait fails with it.
  */
 import net from 'node:net';
-import { decode, encode, type Message } from '../transport/codec';
-import { MessageType, RejectCode } from '../transport/constants';
-import { FrameDecoder } from '../transport/framer';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import { FrameDecoder } from '../transport/protocol/framer';
 
 export interface Received {
   msg: Message;

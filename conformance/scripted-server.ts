@@ -5,9 +5,9 @@
  * so a client that floods, stalls or reconnects forever ends a case instead of hanging it.
  */
 import net from 'node:net';
-import { MessageType } from '../transport/constants';
-import { decode, encode, type Message } from '../transport/codec';
-import { FrameDecoder } from '../transport/framer';
+import { MessageType } from '../transport/protocol/constants';
+import { decode, encode, type Message } from '../transport/protocol/codec';
+import { FrameDecoder } from '../transport/protocol/framer';
 
 /** A script's expectation that the client did not meet; its message is the case's detail. */
 export class ScriptFailure extends Error {

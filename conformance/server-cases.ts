@@ -3,8 +3,8 @@
  * by what it sends on the wire. Ids are S + section + rule + n; conformance/README.md lists
  * them (a test keeps the two in step).
  */
-import { encode } from '../transport/codec';
-import { MessageType, RejectCode } from '../transport/constants';
+import { encode } from '../transport/protocol/codec';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import type { Case, ServerCtx } from './case';
 import { describeMsg, Mismatch, type Received } from './peer';
 import { check, earlyToleranceMs, instanceOf, serverCase, skipped, slackMs, versionsIn, type Opened, type ServerRun } from './server-run';

@@ -4,8 +4,8 @@
  * of the numbers awaited (read from WELCOME). Every connection a case opens is closed when the
  * case ends, whatever its verdict.
  */
-import type { Reject, Welcome } from '../transport/codec';
-import { MessageType, RejectCode } from '../transport/constants';
+import type { Reject, Welcome } from '../transport/protocol/codec';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';
 import type { Case, ServerCtx, Verdict } from './case';
 import { Mismatch, Peer, describeMsg, type Received } from './peer';

@@ -7,7 +7,7 @@
  * by the transport with `clientMachine.provide({ actors: { link } })`; this file knows no sockets.
  */
 import { assign, fromCallback, setup } from 'xstate';
-import { PROTOCOL_VERSION, RejectCode } from '../transport/constants';
+import { PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
 
 export interface LinkInput {
   /** Resume this session, or start one (null). */

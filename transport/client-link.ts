@@ -17,9 +17,9 @@ import {
   RejectCode,
   RESUMABLE_REJECTS,
   versionsInReason,
-} from './constants';
-import { decode, encode, type Message } from './codec';
-import { FrameDecoder, FrameError } from './framer';
+} from './protocol/constants';
+import { decode, encode, type Message } from './protocol/codec';
+import { FrameDecoder } from './protocol/framer';
 import { finalTlsFailure, openSocket } from './client-socket';
 import type { ClientTls } from './tls-files';
 
@@ -190,16 +190,9 @@ export function createLink(opts: LinkOptions) {
     socket.on('data', (chunk: Buffer) => {
       if (finished) return;
       lastHeard = Date.now();
-      let bodies: Buffer[];
-      let frameError: Error | null = null;
-      try {
-        bodies = decoder.push(chunk);
-      } catch (err) {
-        if (!(err instanceof FrameError)) throw err;
-        // Frames before the bad prefix are valid: handle them first, so nothing they carried is lost.
-        frameError = err;
-        bodies = err.frames;
-      }
+      const read = decoder.read(chunk);
+      const bodies = read.bodies;
+      let frameError: Error | null = read.error;
       try {
         for (const body of bodies) {
           onMessage(decode(body));

@@ -9,8 +9,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { sourceKey } from './admission';
-import { MessageType, RejectCode, TLS_HANDSHAKE_RECORD } from './constants';
-import { encode } from './codec';
+import { MessageType, RejectCode, TLS_HANDSHAKE_RECORD } from './protocol/constants';
+import { encode } from './protocol/codec';
 import type { ServerTls } from './tls-files';
 
 export interface ListenerOptions {

@@ -5,9 +5,9 @@
  */
 import type { Socket } from 'node:net';
 import { sourceKey } from './admission';
-import { RejectCode, MessageType } from './constants';
-import { decode, encode, ProtocolError, type Message } from './codec';
-import { FrameDecoder, FrameError } from './framer';
+import { RejectCode, MessageType } from './protocol/constants';
+import { decode, encode, ProtocolError, type Message } from './protocol/codec';
+import { FrameDecoder, FrameError } from './protocol/framer';
 
 export interface ConnectionHandlers {
   onMessage(conn: ServerConnection, msg: Message): void;
@@ -209,16 +209,7 @@ export class ServerConnection {
       if (this.discarded > CLOSE_DISCARD_BYTES) this.socket.pause();
       return;
     }
-    let bodies: Buffer[];
-    let frameError: FrameError | null = null;
-    try {
-      bodies = this.decoder.push(chunk);
-    } catch (err) {
-      if (!(err instanceof FrameError)) throw err;
-      // What came before the bad prefix is still handled, in order, as if it had its own chunk.
-      frameError = err;
-      bodies = err.frames;
-    }
+    const { bodies, error: frameError } = this.decoder.read(chunk);
     if (this.pending) {
       // Reading was held in the middle of an earlier chunk: these frames come after its rest.
       const p = this.pending;

@@ -1,8 +1,8 @@
 /** A protocol client written by hand for tests that must misbehave on purpose. */
 import net from 'node:net';
-import { decode, encode, type Message } from '../../transport/codec';
-import { MessageType } from '../../transport/constants';
-import { FrameDecoder } from '../../transport/framer';
+import { decode, encode, type Message } from '../../transport/protocol/codec';
+import { MessageType } from '../../transport/protocol/constants';
+import { FrameDecoder } from '../../transport/protocol/framer';
 import { waitFor } from './net';
 
 export class RawClient {

@@ -3,9 +3,9 @@
  * with its first message, so a test can break the protocol on purpose, or speak an older one.
  */
 import net from 'node:net';
-import { MessageType } from '../../transport/constants';
-import { decode, encode, encodeNumber, type Message } from '../../transport/codec';
-import { FrameDecoder } from '../../transport/framer';
+import { MessageType } from '../../transport/protocol/constants';
+import { decode, encode, encodeNumber, type Message } from '../../transport/protocol/codec';
+import { FrameDecoder } from '../../transport/protocol/framer';
 import { sequenceChecksum, valueAt, type Seed } from '../../core/sequence';
 
 export const SEED: Seed = { hi: 0x01234567, lo: 0x89abcdef };

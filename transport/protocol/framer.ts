@@ -59,6 +59,20 @@ export class FrameDecoder {
     return out;
   }
 
+  /**
+   * The reading both ends do (§1): the bodies a chunk completes and, if a bad length prefix came
+   * after them, that error too — the frames before it are valid and are handled first, in order,
+   * as if they had had a chunk of their own.
+   */
+  read(chunk: Buffer): { bodies: Buffer[]; error: FrameError | null } {
+    try {
+      return { bodies: this.push(chunk), error: null };
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      return { bodies: err.frames, error: err };
+    }
+  }
+
   private consume(chunk: Buffer, out: Buffer[]): void {
     let pos = 0;
     while (pos < chunk.length) {
