@@ -7,7 +7,7 @@
  * SOAK_SEED=n npm test -- chaos.soak   replays a run.
  */
 import { randomInt } from 'node:crypto';
-import { ChaosSchedule, parseChaosKinds } from '../transport/chaos';
+import { ChaosSchedule, parseChaosKinds } from '../proxy/chaos';
 import { formatReport, runSoak, SOAK_TEST_DEFAULTS } from '../soak/soak';
 
 describe('chaos schedule', () => {

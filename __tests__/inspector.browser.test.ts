@@ -18,8 +18,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectorHub } from '../inspector/hub';
 import { InspectorServer } from '../inspector/http';
-import { RelayProxy } from '../transport/proxy';
-import { ProxyControl } from '../transport/proxy-control';
+import { RelayProxy } from '../proxy/proxy';
+import { ProxyControl } from '../proxy/control';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 

@@ -4,7 +4,7 @@
  * against both servers in proxy-control.test.ts and inspector.http.test.ts.
  */
 import type http from 'node:http';
-import { checkLocalRequest } from '../transport/local-http';
+import { checkLocalRequest } from '../core/local-http';
 import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 function request(headers: Record<string, string>): http.IncomingMessage {

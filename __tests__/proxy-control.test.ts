@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { RelayPair } from './helpers/relay-pair';
 import { waitFor } from './helpers/net';
-import { MAX_CONTROL_BODY, ProxyControl } from '../transport/proxy-control';
+import { MAX_CONTROL_BODY, ProxyControl } from '../proxy/control';
 import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 let pair: RelayPair;

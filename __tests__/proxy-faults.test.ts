@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RelayPair, tryConnect, type Ends } from './helpers/relay-pair';
 import { nextEvent, waitFor } from './helpers/net';
-import { FaultError, type Fault } from '../transport/faults';
+import { FaultError, type Fault } from '../proxy/faults';
 
 let pair: RelayPair;
 beforeEach(async () => {

@@ -7,7 +7,7 @@
  * Two outages: refuse + cut (the server sees the close at once, so the window starts at the
  * fault) and freeze (the link goes silent; the window starts when the heartbeat timeout fires).
  */
-import { RelayProxy } from '../transport/proxy';
+import { RelayProxy } from '../proxy/proxy';
 import type { SeqServer } from '../transport/server';
 import { startClient, startServer, waitFor, FAST } from './helpers/net';
 

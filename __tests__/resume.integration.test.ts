@@ -3,7 +3,7 @@
  * window, a frozen link only heartbeats can detect, and many clients under random cuts.
  */
 import { sequenceChecksum } from '../core/sequence';
-import { RelayProxy } from '../transport/proxy';
+import { RelayProxy } from '../proxy/proxy';
 import type { SeqServer } from '../transport/server';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 

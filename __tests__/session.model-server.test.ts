@@ -17,7 +17,7 @@
  */
 import type { SeqServer } from '../transport/server';
 import { MessageType } from '../transport/protocol/constants';
-import { RelayProxy } from '../transport/proxy';
+import { RelayProxy } from '../proxy/proxy';
 import { topState } from '../machines/session.machine';
 import { startServer, waitFor } from './helpers/net';
 import { RawClient } from './helpers/raw-client';

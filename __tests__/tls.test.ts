@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, defineProgram, parseArgs } from '../core/config';
 import { sequenceChecksum } from '../core/sequence';
-import { RelayProxy } from '../transport/proxy';
+import { RelayProxy } from '../proxy/proxy';
 import type { SeqServer } from '../transport/server';
 import { clientTls, serverTls, type ClientTls, type ServerTls } from '../transport/tls-files';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';

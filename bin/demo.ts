@@ -19,7 +19,7 @@ import path from 'node:path';
 import { shortId } from '../core/logger';
 import { BODY_SIZE } from '../transport/protocol/codec';
 import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/protocol/constants';
-import type { ConnectionStats } from '../transport/proxy';
+import type { ConnectionStats } from '../proxy/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 import { freePort } from '../core/free-port';
 

@@ -6,10 +6,10 @@
 import { randomInt } from 'node:crypto';
 import { createLogger } from '../core/logger';
 import { defineProgram } from '../core/config';
-import { ChaosSchedule, parseChaosKinds } from '../transport/chaos';
-import { describeFault, FAULT_KINDS, type FaultKind } from '../transport/faults';
-import { RelayProxy } from '../transport/proxy';
-import { CONTROL_ROUTES, ProxyControl } from '../transport/proxy-control';
+import { ChaosSchedule, parseChaosKinds } from '../proxy/chaos';
+import { describeFault, FAULT_KINDS, type FaultKind } from '../proxy/faults';
+import { RelayProxy } from '../proxy/proxy';
+import { CONTROL_ROUTES, ProxyControl } from '../proxy/control';
 import { configOrExit, EXIT_FAILURE, EXIT_USAGE } from './run';
 
 /** What each toggle key puts on every connection, both directions, until pressed again. */

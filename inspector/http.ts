@@ -16,7 +16,7 @@ import type { AnyStateMachine } from 'xstate';
 import { chartOf } from './statechart';
 import type { InspectorHub } from './hub';
 import { countsByState } from './view-model';
-import { assetPath, checkLocalRequest, listenLocal } from '../transport/local-http';
+import { assetPath, checkLocalRequest, listenLocal } from '../core/local-http';
 
 /** Pages that may follow the stream at once; each costs a full batch when it connects. */
 export const MAX_PAGES = 16;
@@ -43,7 +43,7 @@ export class InspectorServer {
     private readonly title = 'seqstream inspector',
   ) {
     for (const file of new Set(Object.values(ASSETS))) {
-      this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(assetPath(file)) });
+      this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(assetPath('inspector/assets', file)) });
     }
     this.chartJson = JSON.stringify({ title: this.title, chart: chartOf(machine) });
     this.server = http.createServer((req, res) => {

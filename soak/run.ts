@@ -6,7 +6,7 @@
  * loss-to-resume time and any loss or duplication. Exit code 0 only when everything verified.
  */
 import { randomInt } from 'node:crypto';
-import { parseChaosKinds } from '../transport/chaos';
+import { parseChaosKinds } from '../proxy/chaos';
 import { formatReport, runSoak, SOAK_TEST_DEFAULTS } from './soak';
 
 const HELP = `Usage: npm run soak -- [options]

@@ -8,10 +8,11 @@
 import { performance } from 'node:perf_hooks';
 import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';
 import { silentLogger, type Logger } from '../core/logger';
-import { ChaosSchedule, seededRandom } from '../transport/chaos';
-import type { FaultKind } from '../transport/faults';
+import { ChaosSchedule } from '../proxy/chaos';
+import { seededRandom } from '../core/seeded-random';
+import type { FaultKind } from '../proxy/faults';
 import { runClient, type ClientResult } from '../transport/client';
-import { RelayProxy } from '../transport/proxy';
+import { RelayProxy } from '../proxy/proxy';
 import { NO_SOURCE_LIMITS } from '../transport/admission';
 import { SeqServer } from '../transport/server';
 

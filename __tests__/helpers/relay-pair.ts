@@ -4,7 +4,7 @@
  * so it can write on one and watch what reaches the other.
  */
 import net from 'node:net';
-import { RelayProxy } from '../../transport/proxy';
+import { RelayProxy } from '../../proxy/proxy';
 import { waitFor } from './net';
 
 export interface Ends {

@@ -87,14 +87,14 @@ export function listenLocal(server: http.Server, host: string, port: number): Pr
 }
 
 /**
- * Path of a page asset (inspector/assets). The assets are not compiled, so from dist/ they are
- * found beside the sources: ../../inspector/assets from dist/<layer>/, ../inspector/assets from
- * the sources themselves.
+ * Path of a page asset, `folder` relative to the repository (`inspector/assets`, `proxy`). The
+ * assets are not compiled, so from dist/ they are found beside the sources: ../../<folder> from
+ * dist/core/, ../<folder> from core/ itself.
  */
-export function assetPath(file: string): string {
-  for (const dir of [path.join(__dirname, '..', 'inspector', 'assets'), path.join(__dirname, '..', '..', 'inspector', 'assets')]) {
+export function assetPath(folder: string, file: string): string {
+  for (const dir of [path.join(__dirname, '..', folder), path.join(__dirname, '..', '..', folder)]) {
     const full = path.join(dir, file);
     if (existsSync(full)) return full;
   }
-  throw new Error(`page asset missing: inspector/assets/${file}`);
+  throw new Error(`page asset missing: ${folder}/${file}`);
 }

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { FaultError } from './faults';
-import { assetPath, checkLocalRequest, listenLocal } from './local-http';
+import { assetPath, checkLocalRequest, listenLocal } from '../core/local-http';
 import type { RelayProxy } from './proxy';
 
 /** A control request body is a small JSON object; anything bigger is refused before it is read. */
@@ -27,7 +27,7 @@ export const MAX_CONTROL_BODY = 16 * 1024;
 /** The page that shows connections and faults, from the inspector's assets (served, never fetched). */
 let pageCache: Buffer | null = null;
 function proxyPage(): Buffer {
-  return (pageCache ??= readFileSync(assetPath('proxy.html')));
+  return (pageCache ??= readFileSync(assetPath('proxy', 'proxy.html')));
 }
 
 export const CONTROL_ROUTES = `GET    /ui                a page with the connections and active faults, refreshed every second

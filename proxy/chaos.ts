@@ -6,18 +6,7 @@
  * open connections rather than as an id.
  */
 import { FAULT_KINDS, type FaultKind } from './faults';
-
-/** mulberry32: a tiny, well-known 32-bit PRNG, enough for scheduling and easy to replay. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../core/seeded-random';
 
 export interface ChaosOptions {
   kinds: readonly FaultKind[];
