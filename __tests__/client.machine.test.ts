@@ -4,7 +4,7 @@
  */
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { backoffMs, clientMachine, type LinkEvent, type LinkInput } from '../machines/client.machine';
-import { stateName } from '../transport/client';
+import { stateName } from '../transport/client/client';
 import { RejectCode } from '../transport/protocol/constants';
 
 function harness(input: { maxBackoffMs?: number; maxReconnects?: number; baseBackoffMs?: number; random?: () => number } = {}) {

@@ -3,7 +3,7 @@
 import { escapeText } from '../core/escape';
 import { createLogger, shortId } from '../core/logger';
 import { ConfigError, defineProgram } from '../core/config';
-import { runClient, type ClientResult } from '../transport/client';
+import { runClient, type ClientResult } from '../transport/client/client';
 import { clientTls, type ClientTls } from '../transport/tls-files';
 import { ProgressDisplay } from './progress';
 import { configOrExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';

@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../core/logger';
 import { ChaosSchedule } from '../proxy/chaos';
 import { seededRandom } from '../core/seeded-random';
 import type { FaultKind } from '../proxy/faults';
-import { runClient, type ClientResult } from '../transport/client';
+import { runClient, type ClientResult } from '../transport/client/client';
 import { RelayProxy } from '../proxy/proxy';
 import { NO_SOURCE_LIMITS } from '../transport/admission';
 import { SeqServer } from '../transport/server';

@@ -1,7 +1,7 @@
 /** Shared helpers for tests over real sockets: servers on ephemeral ports, bounded waits. */
 import { NO_SOURCE_LIMITS } from '../../transport/admission';
 import { SeqServer, type ServerOptions } from '../../transport/server';
-import { runClient, type ClientOptions } from '../../transport/client';
+import { runClient, type ClientOptions } from '../../transport/client/client';
 export { freePort } from '../../core/free-port';
 
 /** Short timings so lifecycle tests finish in milliseconds, not the production seconds. */

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ClientTls } from './tls-files';
+import type { ClientTls } from '../tls-files';
 
 export interface ClientSocket {
   socket: net.Socket;

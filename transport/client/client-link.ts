@@ -5,9 +5,9 @@
  * the first index not yet received.
  */
 import { fromCallback } from 'xstate';
-import { escapeText } from '../core/escape';
-import { describeViolation, type SequenceVerifier } from '../core/verifier';
-import type { LinkEvent, LinkInput } from '../machines/client.machine';
+import { escapeText } from '../../core/escape';
+import { describeViolation, type SequenceVerifier } from '../../core/verifier';
+import type { LinkEvent, LinkInput } from '../../machines/client.machine';
 import {
   ACK_VERDICT_MATCH,
   ACK_VERDICT_MISMATCH,
@@ -17,11 +17,11 @@ import {
   RejectCode,
   RESUMABLE_REJECTS,
   versionsInReason,
-} from './protocol/constants';
-import { decode, encode, type Message } from './protocol/codec';
-import { FrameDecoder } from './protocol/framer';
+} from '../protocol/constants';
+import { decode, encode, type Message } from '../protocol/codec';
+import { FrameDecoder } from '../protocol/framer';
 import { finalTlsFailure, openSocket } from './client-socket';
-import type { ClientTls } from './tls-files';
+import type { ClientTls } from '../tls-files';
 
 export interface LinkOptions {
   host: string;

@@ -3,10 +3,10 @@
  * Output (progress, verdict) is left to the caller through the hooks.
  */
 import { createActor, type ActorOptions } from 'xstate';
-import { SequenceVerifier } from '../core/verifier';
-import { clientMachine, type ClientContext, type ClientMachine } from '../machines/client.machine';
+import { SequenceVerifier } from '../../core/verifier';
+import { clientMachine, type ClientContext, type ClientMachine } from '../../machines/client.machine';
 import { createLink } from './client-link';
-import type { ClientTls } from './tls-files';
+import type { ClientTls } from '../tls-files';
 
 export interface ClientOptions {
   host: string;
