@@ -4,11 +4,11 @@
  * repeated warnings from one address are one line per period, not one per connection.
  */
 import net from 'node:net';
-import { Admission, NO_SOURCE_LIMITS, sourceKey, type AdmissionLimits } from '../transport/admission';
+import { Admission, NO_SOURCE_LIMITS, sourceKey, type AdmissionLimits } from '../transport/server/admission';
 import { decode, encode, type Message } from '../transport/protocol/codec';
 import { MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
 import { FrameDecoder } from '../transport/protocol/framer';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 import { capturingLogger } from './helpers/log';
 

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { encode } from '../transport/protocol/codec';
 import { MessageType } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { nextEvent, startServer, waitFor } from './helpers/net';
 
 let server: SeqServer;

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MessageType, RejectCode } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 

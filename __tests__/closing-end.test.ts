@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { encode } from '../transport/protocol/codec';
 import { MessageType } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startServer, waitFor } from './helpers/net';
 import { capturingLogger } from './helpers/log';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCases, type CaseResult } from '../conformance/case';
 import { serverCases } from '../conformance/server-cases';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startServer } from './helpers/net';
 
 /**

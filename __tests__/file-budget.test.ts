@@ -3,9 +3,9 @@
  * connections (server.fileCapacity === N) admits N, not N - 1 (found in review: accept() counted
  * the new connection among the open ones before asking).
  */
-import { openFileCount } from '../transport/admission';
+import { openFileCount } from '../transport/server/admission';
 import { MessageType } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { RawClient } from './helpers/raw-client';
 import { startServer } from './helpers/net';
 

@@ -20,7 +20,7 @@ import { InspectorHub } from '../inspector/hub';
 import { InspectorServer } from '../inspector/http';
 import { RelayProxy } from '../proxy/proxy';
 import { ProxyControl } from '../proxy/control';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');

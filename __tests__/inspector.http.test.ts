@@ -7,7 +7,7 @@ import { SimulatedClock } from 'xstate';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectorHub } from '../inspector/hub';
 import { InspectorServer, MAX_PAGES } from '../inspector/http';
-import { SessionRegistry } from '../transport/session-registry';
+import { SessionRegistry } from '../transport/server/session-registry';
 import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
 
 let hub: InspectorHub;

@@ -4,7 +4,7 @@
  */
 import { createMachine, SimulatedClock, type InspectionEvent } from 'xstate';
 import { sessionMachine } from '../machines/session.machine';
-import { SessionRegistry } from '../transport/session-registry';
+import { SessionRegistry } from '../transport/server/session-registry';
 import { applyInspection, countsByState, createViewModel, statePath, takeChanges, type InspectionLike, type SessionRow } from '../inspector/view-model';
 
 // The page's own row arithmetic (a browser script that also exports for Node).

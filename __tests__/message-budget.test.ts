@@ -4,7 +4,7 @@
  * the time it sat full, so a peer that waited 2 s and then flooded got 4*rate messages at once.
  */
 import { MessageType, RejectCode } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { RawClient } from './helpers/raw-client';
 import { startServer, waitFor } from './helpers/net';
 import { encode } from '../transport/protocol/codec';

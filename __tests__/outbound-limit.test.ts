@@ -7,7 +7,7 @@ import net from 'node:net';
 import { decode, encode, type Message } from '../transport/protocol/codec';
 import { MAX_REASON_BYTES, MessageType, PROTOCOL_VERSION, RejectCode } from '../transport/protocol/constants';
 import { FrameDecoder } from '../transport/protocol/framer';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 
 const LIMIT = 16 * 1024;

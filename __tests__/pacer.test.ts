@@ -1,4 +1,4 @@
-import { Pacer, type PacerClock } from '../transport/pacer';
+import { Pacer, type PacerClock } from '../transport/server/pacer';
 
 /** A manual clock: timers fire only when the test advances time. */
 class ManualClock implements PacerClock {

@@ -8,7 +8,7 @@
  * fault) and freeze (the link goes silent; the window starts when the heartbeat timeout fires).
  */
 import { RelayProxy } from '../proxy/proxy';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startClient, startServer, waitFor, FAST } from './helpers/net';
 
 const WINDOW = 1500;

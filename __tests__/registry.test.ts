@@ -4,7 +4,7 @@
  */
 import { SimulatedClock } from 'xstate';
 import { sessionMachine } from '../machines/session.machine';
-import { SessionRegistry } from '../transport/session-registry';
+import { SessionRegistry } from '../transport/server/session-registry';
 import { startClient, startServer, waitFor } from './helpers/net';
 
 /** SimulatedClock keeps its pending timeouts in a private map; its size is the timer count. */

@@ -4,7 +4,7 @@
  */
 import { sequenceChecksum } from '../core/sequence';
 import { RelayProxy } from '../proxy/proxy';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 
 const ports = new WeakMap<RelayProxy, number>();

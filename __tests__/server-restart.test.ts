@@ -4,7 +4,7 @@
  * they always saw.
  */
 import { randomBytes } from 'node:crypto';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { encodeFrame } from '../transport/protocol/framer';
 import { RawClient } from './helpers/raw-client';

@@ -1,4 +1,4 @@
-import { InMemorySessionStore, type SessionRecord } from '../transport/session-store';
+import { InMemorySessionStore, type SessionRecord } from '../transport/server/session-store';
 
 const record = (id: string): SessionRecord => ({
   id,

@@ -15,7 +15,7 @@
  * taken-over connection closing late) has no separate cause here: every takeover below already
  * closes the old connection late, so paths containing it are left to the machine-level test.
  */
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { MessageType } from '../transport/protocol/constants';
 import { RelayProxy } from '../proxy/proxy';
 import { topState } from '../machines/session.machine';

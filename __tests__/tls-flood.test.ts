@@ -2,7 +2,7 @@
 import tls from 'node:tls';
 import { encode } from '../transport/protocol/codec';
 import { MAX_REASON_BYTES, MessageType } from '../transport/protocol/constants';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startServer } from './helpers/net';
 import { makePki, type Pki } from './helpers/tls-pki';
 

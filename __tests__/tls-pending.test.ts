@@ -1,7 +1,7 @@
 /** Every TLS path returns the pending-handshake count (and the listener's pending) to zero. */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { startClient, startServer, waitFor } from './helpers/net';
 import { makePki, type Pki } from './helpers/tls-pki';
 

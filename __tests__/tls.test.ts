@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ConfigError, defineProgram, parseArgs } from '../core/config';
 import { sequenceChecksum } from '../core/sequence';
 import { RelayProxy } from '../proxy/proxy';
-import type { SeqServer } from '../transport/server';
+import type { SeqServer } from '../transport/server/server';
 import { clientTls, serverTls, type ClientTls, type ServerTls } from '../transport/tls-files';
 import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
 import { makePki, type Pki } from './helpers/tls-pki';

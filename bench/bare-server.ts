@@ -11,7 +11,7 @@ import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
 import { MessageType } from '../transport/protocol/constants';
 import { encode, encodeNumber } from '../transport/protocol/codec';
 import { FrameDecoder } from '../transport/protocol/framer';
-import { Pacer } from '../transport/pacer';
+import { Pacer } from '../transport/server/pacer';
 import { DEFAULTS } from '../core/config';
 
 interface BareSession {

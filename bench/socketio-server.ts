@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { valueAt, type Seed } from '../core/sequence';
-import { Pacer } from '../transport/pacer';
+import { Pacer } from '../transport/server/pacer';
 
 interface IoSession {
   socket: Socket;

@@ -2,7 +2,7 @@
 /** `server [port]`: serves every client its own resumable sequence. */
 import { createLogger } from '../core/logger';
 import { ConfigError, defineProgram } from '../core/config';
-import { SeqServer } from '../transport/server';
+import { SeqServer } from '../transport/server/server';
 import { serverTls, type ServerTls } from '../transport/tls-files';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectError, launchInspection, type Inspection } from '../inspector/launch';

@@ -13,8 +13,8 @@ import { seededRandom } from '../core/seeded-random';
 import type { FaultKind } from '../proxy/faults';
 import { runClient, type ClientResult } from '../transport/client/client';
 import { RelayProxy } from '../proxy/proxy';
-import { NO_SOURCE_LIMITS } from '../transport/admission';
-import { SeqServer } from '../transport/server';
+import { NO_SOURCE_LIMITS } from '../transport/server/admission';
+import { SeqServer } from '../transport/server/server';
 
 export interface SoakOptions {
   /** Clients running at once. */

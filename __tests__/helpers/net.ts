@@ -1,6 +1,6 @@
 /** Shared helpers for tests over real sockets: servers on ephemeral ports, bounded waits. */
-import { NO_SOURCE_LIMITS } from '../../transport/admission';
-import { SeqServer, type ServerOptions } from '../../transport/server';
+import { NO_SOURCE_LIMITS } from '../../transport/server/admission';
+import { SeqServer, type ServerOptions } from '../../transport/server/server';
 import { runClient, type ClientOptions } from '../../transport/client/client';
 export { freePort } from '../../core/free-port';
 

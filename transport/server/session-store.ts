@@ -3,7 +3,7 @@
  * (Redis, for several server processes) can replace the in-memory map without touching the
  * machine or the connection code.
  */
-import type { SessionStateName } from '../machines/session.machine';
+import type { SessionStateName } from '../../machines/session.machine';
 
 export interface SessionRecord {
   /** 32 lowercase hex digits (128 random bits). */

@@ -5,9 +5,9 @@
  */
 import type { Socket } from 'node:net';
 import { sourceKey } from './admission';
-import { RejectCode, MessageType } from './protocol/constants';
-import { decode, encode, ProtocolError, type Message } from './protocol/codec';
-import { FrameDecoder, FrameError } from './protocol/framer';
+import { RejectCode, MessageType } from '../protocol/constants';
+import { decode, encode, ProtocolError, type Message } from '../protocol/codec';
+import { FrameDecoder, FrameError } from '../protocol/framer';
 
 export interface ConnectionHandlers {
   onMessage(conn: ServerConnection, msg: Message): void;

@@ -9,9 +9,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { sourceKey } from './admission';
-import { MessageType, RejectCode, TLS_HANDSHAKE_RECORD } from './protocol/constants';
-import { encode } from './protocol/codec';
-import type { ServerTls } from './tls-files';
+import { MessageType, RejectCode, TLS_HANDSHAKE_RECORD } from '../protocol/constants';
+import { encode } from '../protocol/codec';
+import type { ServerTls } from '../tls-files';
 
 export interface ListenerOptions {
   /** Absent: cleartext TCP. */

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { RejectCode } from './protocol/constants';
+import { RejectCode } from '../protocol/constants';
 
 export interface AdmissionLimits {
   /** Sessions created from one source and still held (streaming or suspended). 0: no limit. */

@@ -5,19 +5,19 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { valueAt, sequenceChecksum, type Seed } from '../core/sequence';
-import { DEFAULTS } from '../core/config';
-import { silentLogger, shortId, type Logger } from '../core/logger';
-import { RepeatedLog } from '../core/repeated-log';
-import { sessionMachine, topState, type CloseReason, type SessionContext } from '../machines/session.machine';
-import { escapeText } from '../core/escape';
+import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
+import { DEFAULTS } from '../../core/config';
+import { silentLogger, shortId, type Logger } from '../../core/logger';
+import { RepeatedLog } from '../../core/repeated-log';
+import { sessionMachine, topState, type CloseReason, type SessionContext } from '../../machines/session.machine';
+import { escapeText } from '../../core/escape';
 import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
-import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from './protocol/constants';
-import { encodeNumber, ProtocolError, type Message } from './protocol/codec';
+import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from '../protocol/constants';
+import { encodeNumber, ProtocolError, type Message } from '../protocol/codec';
 import { Pacer, type PacerEntry } from './pacer';
 import { ServerConnection } from './server-connection';
 import { createListener, type Listener } from './listener';
-import type { ServerTls } from './tls-files';
+import type { ServerTls } from '../tls-files';
 import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
 import { SessionRegistry, type RegistryOptions } from './session-registry';
 

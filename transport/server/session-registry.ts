@@ -8,7 +8,7 @@
 import { createActor, type Actor, type ActorOptions, type InspectionEvent } from 'xstate';
 
 type Clock = NonNullable<ActorOptions<SessionMachine>['clock']>;
-import type { SessionEvent, SessionInput, SessionMachine } from '../machines/session.machine';
+import type { SessionEvent, SessionInput, SessionMachine } from '../../machines/session.machine';
 
 export type SessionActor = Actor<SessionMachine>;
 
