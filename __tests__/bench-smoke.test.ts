@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Results } from '../bench/run';
+import type { Results } from '../bench/types';
 
 it('npm run bench -- --smoke runs every workload and writes results.json, results.md and chart.svg', async () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'seqstream-bench-'));

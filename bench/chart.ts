@@ -1,5 +1,5 @@
 /** results.json → an SVG chart: p99 lateness and RSS per session against session count. */
-import type { Results, SeedResult, ServerKind } from './run';
+import type { Results, SeedResult, ServerKind } from './types';
 
 const COLORS: Record<ServerKind, string> = { seqstream: '#1f77b4', bare: '#2ca02c', socketio: '#d62728' };
 

@@ -1,5 +1,5 @@
 /** results.json → the Markdown tables that docs/BENCHMARKS.md quotes. */
-import type { Results, SeedResult } from './run';
+import type { Results, SeedResult } from './types';
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
