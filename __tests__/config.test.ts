@@ -98,3 +98,21 @@ describe('a flag whose value is optional (--inspect)', () => {
     expect(p([], { SEQSTREAM_INSPECT: '7000' }).inspect).toBe('7000');
   });
 });
+
+describe('a boolean flag', () => {
+  const withJson = defineProgram({ program: 'client', summary: 't', positionals: [{ name: 'port', setting: 'port' }], settings: ['port', 'json'] });
+  const json = (argv: string[]) => {
+    const r = parseArgs(withJson, argv, {});
+    if ('help' in r) throw new Error('unexpected help');
+    return r.config.json;
+  };
+
+  it('alone, negated, or with a value as its environment variable would carry it (why util.parseArgs is not used)', () => {
+    expect(json([])).toBe(false);
+    expect(json(['--json'])).toBe(true);
+    expect(json(['--no-json'])).toBe(false);
+    expect(json(['--json=false'])).toBe(false);
+    expect(json(['--json=yes'])).toBe(true);
+    expect(() => json(['--json=maybe'])).toThrow(ConfigError);
+  });
+});

@@ -147,7 +147,16 @@ export interface ProgramSpec<N extends SettingName> {
 
 export type ParseResult<N extends SettingName> = { help: string } | { config: Config<N> };
 
-/** Parses argv (without node and script) and the environment into a validated config. */
+/**
+ * Parses argv (without node and script) and the environment into a validated config.
+ *
+ * The tokenising is ours, not Node's `util.parseArgs`, because that cannot express two flags
+ * we have (checked on Node 20.20): an optional-value flag — `--inspect` alone is refused
+ * (ERR_PARSE_ARGS_INVALID_OPTION_VALUE) and `--inspect 49155` takes the positional port as its
+ * value, where ours keeps a following word positional (`server --inspect 5000`) and takes a value
+ * only as `--inspect=V`; and a boolean with a value (`--quiet=false`, also refused), which the
+ * environment's form of every boolean needs to mirror. Both are tested in config.test.ts.
+ */
 export function parseArgs<N extends SettingName>(
   spec: ProgramSpec<N>,
   argv: readonly string[],
