@@ -2,7 +2,7 @@
  * The client machine alone, with a fake link and simulated time: backoff growth and cap, which
  * answers are final, giving up, and the verdict. No sockets, no real delays.
  */
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { assign, createActor, fromCallback, SimulatedClock } from 'xstate';
 import { backoffMs, clientMachine, type LinkEvent, type LinkInput } from '../machines/client.machine';
 import { stateName } from '../transport/client/client';
 import { RejectCode } from '../transport/protocol/constants';
@@ -18,14 +18,15 @@ function harness(input: { maxBackoffMs?: number; maxReconnects?: number; baseBac
       sendBack = null;
     };
   });
-  const actor = createActor(clientMachine.provide({ actors: { link } }), {
+  const random = input.random ?? (() => 0.5);
+  const machine = clientMachine.provide({ actors: { link }, actions: { drawJitter: assign({ jitter: () => random() }) } });
+  const actor = createActor(machine, {
     clock,
     input: {
       requestedLength: 10,
       maxBackoffMs: input.maxBackoffMs ?? 1000,
       maxReconnects: input.maxReconnects ?? 0,
       baseBackoffMs: input.baseBackoffMs ?? 100,
-      random: input.random ?? (() => 0.5),
     },
   });
   actor.start();
@@ -44,11 +45,11 @@ function harness(input: { maxBackoffMs?: number; maxReconnects?: number; baseBac
 describe('backoff', () => {
   it('doubles from the base, is capped, and jitter keeps it within [ceiling/2, ceiling]', () => {
     const ctx = { baseBackoffMs: 100, maxBackoffMs: 1000 };
-    const ceilings = [0, 1, 2, 3, 4, 5, 40].map((attempts) => backoffMs({ ...ctx, attempts, random: () => 0.999999 }));
+    const ceilings = [0, 1, 2, 3, 4, 5, 40].map((attempts) => backoffMs({ ...ctx, attempts, jitter: 0.999999 }));
     expect(ceilings).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
     for (const attempts of [0, 3, 10]) {
       const ceiling = Math.min(1000, 100 * 2 ** attempts);
-      expect(backoffMs({ ...ctx, attempts, random: () => 0 })).toBe(ceiling / 2);
+      expect(backoffMs({ ...ctx, attempts, jitter: 0 })).toBe(ceiling / 2);
     }
   });
 
@@ -217,5 +218,18 @@ describe('honest restarts and honest waiting', () => {
     h.clock.increment(10);
     h.send({ type: 'UNREACHABLE', address: '127.0.0.1:9', reason: 'ECONNREFUSED' });
     expect(h.ctx().failure).toBe('gave up after 2 failed attempt(s); last: cannot connect to 127.0.0.1:9 (ECONNREFUSED)');
+  });
+});
+
+describe('the context', () => {
+  it('is plain serialisable data at every step (no functions): a snapshot can be persisted and restored', () => {
+    const h = harness();
+    const plain = () => expect(JSON.parse(JSON.stringify(h.ctx()))).toEqual(h.ctx());
+    plain();
+    h.welcome();
+    plain();
+    h.send({ type: 'LOST', reason: 'test' });
+    plain();
+    expect(typeof h.ctx().jitter).toBe('number');
   });
 });

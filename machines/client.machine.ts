@@ -42,8 +42,6 @@ export interface ClientInput {
   maxReconnects: number;
   /** Base of the exponential backoff. */
   baseBackoffMs?: number;
-  /** Source of jitter in [0, 1); injectable so tests are deterministic. */
-  random?: () => number;
   /** Protocol version to offer first (default: the newest). */
   version?: number;
 }
@@ -62,14 +60,20 @@ export interface ClientContext extends Required<ClientInput> {
   lastLoss: string | null;
   /** Instance id (hex) of the server that last welcomed us; null before, or in version 1. */
   instanceId: string | null;
+  /**
+   * Jitter in [0, 1) for the next backoff, drawn by the `drawJitter` action on every loss: the
+   * context holds the number, not the random source, so it stays plain serialisable data (a
+   * test or a replay provides its own `drawJitter`).
+   */
+  jitter: number;
 }
 
 export type ClientEvent = LinkEvent;
 
-export function backoffMs(ctx: Pick<ClientContext, 'attempts' | 'baseBackoffMs' | 'maxBackoffMs' | 'random'>): number {
+export function backoffMs(ctx: Pick<ClientContext, 'attempts' | 'baseBackoffMs' | 'maxBackoffMs' | 'jitter'>): number {
   const ceiling = Math.min(ctx.maxBackoffMs, ctx.baseBackoffMs * 2 ** Math.min(ctx.attempts, 30));
   // "Equal jitter": at least half the ceiling, so retries spread out but never hammer.
-  return Math.round(ceiling / 2 + (ceiling / 2) * ctx.random());
+  return Math.round(ceiling / 2 + (ceiling / 2) * ctx.jitter);
 }
 
 export const clientMachine = setup({
@@ -108,6 +112,7 @@ export const clientMachine = setup({
         attempts: 0,
       };
     }),
+    drawJitter: assign({ jitter: () => Math.random() }),
     recordLoss: assign(({ context, event }) => ({
       attempts: context.attempts + 1,
       lastLoss:
@@ -142,7 +147,7 @@ export const clientMachine = setup({
     maxBackoffMs: input.maxBackoffMs,
     maxReconnects: input.maxReconnects,
     baseBackoffMs: input.baseBackoffMs ?? 100,
-    random: input.random ?? Math.random,
+    jitter: 0.5,
     sessionId: null,
     length: null,
     attempts: 0,
@@ -179,18 +184,18 @@ export const clientMachine = setup({
         },
       },
       on: {
-        LOST: { target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
-        UNREACHABLE: { target: 'reconnecting', actions: ['recordLoss', 'reportUnreachable'] },
+        LOST: { target: 'reconnecting', actions: ['recordLoss', 'drawJitter', 'reportLoss'] },
+        UNREACHABLE: { target: 'reconnecting', actions: ['recordLoss', 'drawJitter', 'reportUnreachable'] },
         // At once, with a new link: the server answered, it only wants an older version.
         VERSION_REFUSED: { target: 'online', reenter: true, actions: ['recordFallback', 'reportFallback'] },
         FAILED: { target: 'failed', actions: 'recordFailure' },
         REJECTED: [
-          { guard: 'resumable', target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
+          { guard: 'resumable', target: 'reconnecting', actions: ['recordLoss', 'drawJitter', 'reportLoss'] },
           { target: 'failed', actions: 'recordFailure' },
         ],
         VIOLATION: [
           { guard: 'fatalViolation', target: 'failed', actions: 'recordFailure' },
-          { target: 'reconnecting', actions: ['recordLoss', 'reportLoss'] },
+          { target: 'reconnecting', actions: ['recordLoss', 'drawJitter', 'reportLoss'] },
         ],
       },
     },
