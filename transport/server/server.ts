@@ -5,16 +5,16 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { DEFAULTS } from '../../core/config';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
-import { sessionMachine, topState, type CloseReason, type SessionContext } from '../../machines/session.machine';
+import { topState } from '../../machines/session.machine';
 import { escapeText } from '../../core/escape';
 import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
 import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from '../protocol/constants';
-import { encodeNumber, ProtocolError, type Message } from '../protocol/codec';
-import { Pacer, type PacerEntry } from './pacer';
+import { ProtocolError, type Message } from '../protocol/codec';
+import { Pacer } from './pacer';
+import { SessionRuntime, bindSessionMachine, pacingFailed, sendNext, type SessionServices } from './session-runtime';
 import { ServerConnection } from './server-connection';
 import { createListener, type Listener } from './listener';
 import type { ServerTls } from '../tls-files';
@@ -61,27 +61,6 @@ export const DEFAULT_ADMISSION: AdmissionLimits = {
 /** How often refilled rate buckets are dropped. */
 const ADMISSION_SWEEP_MS = 10_000;
 
-/** A session's live wiring: what the pacer needs per number, nothing else. */
-interface Stream {
-  readonly record: SessionRecord;
-  readonly seed: Seed;
-  /** The address that created it: its per-source session count is released when it ends. */
-  readonly source: string;
-  conn: ServerConnection | null;
-  entry: PacerEntry<Stream> | null;
-  checksum: number | null;
-  /** performance.now() of the last frame from the client; the heartbeat timeout reads it. */
-  heardAt: number;
-}
-
-/** While paced, the heartbeat timer is a backstop this many timeouts long (see the delays). */
-const LIVENESS_BACKSTOP = 5;
-
-const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]> = {
-  'heartbeat-timeout': [RejectCode.HEARTBEAT_TIMEOUT, 'no heartbeat within the timeout; resume on a new connection'],
-  'taken-over': [RejectCode.SESSION_TAKEN_OVER, 'another connection resumed this session'],
-};
-
 export class SeqServer extends EventEmitter {
   /**
    * Random per process (hex): sent in every version-2 WELCOME and echoed in RESUME, so a session
@@ -94,8 +73,9 @@ export class SeqServer extends EventEmitter {
   private readonly listener: Listener;
   private readonly server: net.Server;
   private readonly connections = new Map<number, ServerConnection>();
-  private readonly streams = new Map<string, Stream>();
-  private readonly pacer: Pacer<Stream>;
+  /** The live sessions by id: the one place a session is looked up. */
+  private readonly sessions = new Map<string, SessionRuntime>();
+  private readonly pacer: Pacer<SessionRuntime>;
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;
@@ -105,6 +85,7 @@ export class SeqServer extends EventEmitter {
   /** Peer-caused warnings, aggregated per source and period. */
   private readonly noisy: RepeatedLog;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly services: SessionServices;
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
   private atFileLimit = false;
@@ -113,16 +94,22 @@ export class SeqServer extends EventEmitter {
     super();
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
-    this.pacer = new Pacer<Stream>(opts.intervalMs, this.sendNext, undefined, (err, s) => {
-      // Only this session is affected: drop its connection, so it is suspended now and its
-      // client resumes, instead of streaming nothing until a backstop timer notices.
-      this.log.error(`pacing failed: ${(err as Error).message}; dropping the connection, the client may resume`, { session: shortId(s.record.id) });
-      s.entry = null;
-      s.conn?.destroy();
-    });
-    this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
+    this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
     this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
+    this.services = {
+      intervalMs: opts.intervalMs,
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+      pacer: this.pacer,
+      log: this.log,
+      noisy: this.noisy,
+      store: this.store,
+      admission: this.admission,
+      live: this.sessions,
+      connection: (id) => this.connections.get(id),
+      emit: (event, ...args) => this.emit(event, ...args),
+    };
+    this.registry = new SessionRegistry(bindSessionMachine(this.services), opts.actors);
     const preTlsSource = new WeakMap<net.Socket, string>();
     this.listener = createListener(
       {
@@ -225,135 +212,10 @@ export class SeqServer extends EventEmitter {
     this.registry.stopAll();
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
     for (const conn of this.connections.values()) conn.destroy();
-    this.streams.clear();
+    this.sessions.clear();
     this.listener.destroyPending();
     await done;
   }
-
-  // ---- the session machine's actions, bound once for the whole server ----
-
-  private bindMachine() {
-    const stream = (ctx: SessionContext) => this.streams.get(ctx.id);
-    const silence = (ctx: SessionContext) => {
-      const s = stream(ctx);
-      return s ? performance.now() - s.heardAt : Infinity;
-    };
-    return sessionMachine.provide({
-      guards: {
-        heardRecently: ({ context }) => silence(context) < context.heartbeatTimeoutMs,
-      },
-      delays: {
-        // While the pacer visits the session (at least once per timeout), it checks the silence
-        // itself and sends LINK_SILENT: the timer is only a backstop then, and re-arms a few
-        // times less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
-        // Otherwise it fires when the last thing heard becomes a timeout old: on time, no earlier.
-        // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
-        // tick that threw) no longer counts, so the next arm is exact again.
-        heartbeatTimeout: ({ context }) => {
-          const s = stream(context);
-          if (s?.entry?.active && this.opts.intervalMs < context.heartbeatTimeoutMs) return LIVENESS_BACKSTOP * context.heartbeatTimeoutMs;
-          return Math.max(1, Math.ceil(context.heartbeatTimeoutMs - Math.min(silence(context), context.heartbeatTimeoutMs)));
-        },
-      },
-      actions: {
-        startStreaming: ({ context }) => {
-          const s = stream(context);
-          const conn = this.connections.get(context.connectionId);
-          if (!s) return;
-          s.record.nextIndex = context.nextIndex;
-          s.record.state = 'streaming';
-          s.record.deadline = null;
-          s.record.reconnects = context.reconnects;
-          s.heardAt = performance.now();
-          s.conn = conn && !conn.closed ? conn : null;
-          if (s.conn && context.nextIndex < context.length) s.entry = this.pacer.add(s);
-        },
-        stopStreaming: ({ context }) => {
-          const s = stream(context);
-          if (!s) return;
-          if (s.entry) this.pacer.remove(s.entry);
-          s.entry = null;
-        },
-        sendEnd: ({ context }) => {
-          const s = stream(context);
-          if (!s?.conn) return;
-          s.checksum ??= sequenceChecksum(s.seed, s.record.length);
-          s.conn.send({ type: MessageType.END, length: s.record.length, checksum: s.checksum });
-          this.log.info('sent END', { session: shortId(context.id), checksum: s.checksum });
-        },
-        closeConnection: ({ context }, { reason }) => {
-          const s = stream(context);
-          const conn = this.connections.get(context.connectionId);
-          if (s && s.conn === conn) s.conn = null;
-          if (!conn) return;
-          if (reason === 'complete') conn.close();
-          else {
-            this.noisy.note('warn', reason, conn.source, `closing connection: ${reason}`, { session: shortId(context.id), index: s?.record.nextIndex });
-            conn.reject(...CLOSE_CODES[reason]);
-          }
-        },
-        suspend: ({ context }) => {
-          const s = stream(context);
-          if (!s) return;
-          s.conn = null;
-          s.record.state = 'suspended';
-          s.record.deadline = Date.now() + context.reconnectWindowMs;
-          this.log.info(`suspended at index ${s.record.nextIndex}; resumable for ${context.reconnectWindowMs} ms`, { session: shortId(context.id) });
-          this.emit('suspended', context.id);
-        },
-        expire: ({ context }) => {
-          this.forget(context.id);
-          this.store.markExpired(context.id, Date.now());
-          this.log.info('reconnect window ran out: session expired', { session: shortId(context.id) });
-          this.emit('expired', context.id);
-        },
-        finish: ({ context }) => {
-          this.forget(context.id);
-          this.log.info(`complete after ${context.reconnects} reconnect(s)`, { session: shortId(context.id) });
-          this.emit('complete', context.id);
-        },
-      },
-    });
-  }
-
-  private forget(id: string): void {
-    const s = this.streams.get(id);
-    if (s?.entry) this.pacer.remove(s.entry);
-    if (s) this.admission.sessionEnded(s.source);
-    this.streams.delete(id);
-    this.store.delete(id);
-  }
-
-  // ---- the hot path: one call per number ----
-
-  private sendNext = (s: Stream): boolean => {
-    const conn = s.conn;
-    // Every way out that stops pacing clears s.entry: the heartbeat timer's delay reads it to
-    // decide between the exact delay and the backstop.
-    if (!conn || conn.closed) {
-      s.entry = null;
-      return false;
-    }
-    if (performance.now() - s.heardAt >= this.opts.heartbeatTimeoutMs) {
-      // Silent for the timeout: the machine suspends the session (and stops this pacing).
-      s.entry = null;
-      this.registry.send(s.record.id, { type: 'LINK_SILENT' });
-      return false;
-    }
-    const r = s.record;
-    const index = r.nextIndex;
-    if (!conn.write(encodeNumber(index, valueAt(s.seed, index)))) {
-      // Cut as a slow consumer: the close suspends the session.
-      s.entry = null;
-      return false;
-    }
-    r.nextIndex = index + 1;
-    if (this.log.isDebugEnabled()) this.log.debug('number sent', { session: shortId(r.id), index });
-    if (r.nextIndex < r.length) return true;
-    s.entry = null;
-    this.registry.send(r.id, { type: 'ALL_SENT' });
-    return false;
-  };
 
   // ---- connections and their messages ----
 
@@ -414,7 +276,7 @@ export class SeqServer extends EventEmitter {
   private onConnectionClose(conn: ServerConnection): void {
     this.peakQueued = Math.max(this.peakQueued, conn.peakQueued);
     this.connections.delete(conn.id);
-    if (conn.sessionId) this.registry.send(conn.sessionId, { type: 'DISCONNECTED', connectionId: conn.id });
+    if (conn.sessionId) this.sessions.get(conn.sessionId)?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
     this.emit('connectionClosed', conn.id);
   }
 
@@ -425,22 +287,23 @@ export class SeqServer extends EventEmitter {
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
-    const stream = this.streams.get(id);
-    // Only the connection currently streaming keeps the session alive (not one taken over).
-    if (stream && stream.conn === conn) stream.heardAt = performance.now();
+    const session = this.sessions.get(id);
+    session?.heardFrom(conn);
     switch (msg.type) {
       case MessageType.HEARTBEAT:
         // A session streaming at least once per heartbeat interval already proves the link
         // alive with every number; an ACK on top would be a third of all writes at the default
         // settings (PROTOCOL.md §5). Otherwise (after END, slow intervals, taken over) answer.
-        if (stream?.entry?.active && stream.conn === conn && this.numbersProveLiveness) return;
+        if (session?.pacedOn(conn) && this.numbersProveLiveness) return;
         conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
         return;
       case MessageType.HEARTBEAT_ACK:
         return;
       case MessageType.ACK: {
-        const actor = this.registry.get(id);
-        if (!actor?.getSnapshot().matches({ streaming: { progress: 'ending' } })) {
+        // An actor that failed is stopped: it would ignore the ACK, as if the session were gone.
+        const actor = session?.actor;
+        const snapshot = actor?.getSnapshot();
+        if (!actor || snapshot?.status !== 'active' || !snapshot.matches({ streaming: { progress: 'ending' } })) {
           return this.unexpected(conn, msg, 'ACK before END');
         }
         if (msg.verdict !== 0) this.log.warn('client reports a checksum mismatch', { session: shortId(id) });
@@ -495,11 +358,12 @@ export class SeqServer extends EventEmitter {
       createdAt: Date.now(),
     };
     this.store.put(record);
-    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, source: conn.source, conn: null, entry: null, checksum: null, heardAt: performance.now() });
+    const session = new SessionRuntime(record, conn.source, this.services);
+    this.sessions.set(id, session);
     conn.handshakeDone(id);
     this.welcome(conn, record, 0);
     this.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
-    this.registry.start({
+    session.actor = this.registry.start({
       id,
       length,
       nextIndex: 0,
@@ -513,9 +377,9 @@ export class SeqServer extends EventEmitter {
   private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number, instanceId?: Buffer): void {
     if (!this.checkVersion(conn, version)) return;
     const id = idBytes.toString('hex');
-    const record = this.store.get(id);
-    const stream = this.streams.get(id);
-    if (!record || !stream || !this.registry.get(id)) {
+    const session = this.sessions.get(id);
+    // An actor that failed has left the registry; its session cannot be resumed.
+    if (!session || session.actor.getSnapshot().status !== 'active') {
       if (this.store.wasExpired(id, Date.now())) {
         this.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
         return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.opts.reconnectWindowMs} ms ran out`);
@@ -528,13 +392,14 @@ export class SeqServer extends EventEmitter {
       this.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
       return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
     }
+    const record = session.record;
     if (nextIndex > record.length) {
       return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${record.length}`);
     }
     conn.handshakeDone(id);
     this.welcome(conn, record, nextIndex);
-    this.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(this.registry.get(id)!.getSnapshot().value)})`, { session: shortId(id) });
-    this.registry.send(id, { type: 'RESUME', connectionId: conn.id, nextIndex });
+    this.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(session.actor.getSnapshot().value)})`, { session: shortId(id) });
+    session.actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex });
     this.emit('resumed', id, nextIndex);
   }
 
