@@ -1,24 +1,26 @@
 /**
- * The seqstream server: accepts connections, runs the handshake, and wires each session's
- * XState actor (lifecycle, timeouts) to the pacer (numbers) and its current connection.
+ * The seqstream server: listens, accepts (within the admission limits), dispatches each
+ * connection's messages — the first to the handshake, the rest to the session's runtime and
+ * actor — and closes. What a session does lives in session-runtime.ts; HELLO and RESUME in
+ * handshake.ts.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { DEFAULTS } from '../../core/config';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
-import { topState } from '../../machines/session.machine';
 import { escapeText } from '../../core/escape';
 import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
-import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from '../protocol/constants';
+import { INSTANCE_ID_BYTES, MessageType, RejectCode } from '../protocol/constants';
 import { ProtocolError, type Message } from '../protocol/codec';
 import { Pacer } from './pacer';
-import { SessionRuntime, bindSessionMachine, pacingFailed, sendNext, type SessionServices } from './session-runtime';
+import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
+import { Handshake } from './handshake';
 import { ServerConnection } from './server-connection';
 import { createListener, type Listener } from './listener';
 import type { ServerTls } from '../tls-files';
-import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
+import { InMemorySessionStore, type SessionStore } from './session-store';
 import { SessionRegistry, type RegistryOptions } from './session-registry';
 
 export interface ServerOptions {
@@ -86,6 +88,7 @@ export class SeqServer extends EventEmitter {
   private readonly noisy: RepeatedLog;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly services: SessionServices;
+  private readonly handshake: Handshake;
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
   private atFileLimit = false;
@@ -110,6 +113,7 @@ export class SeqServer extends EventEmitter {
       emit: (event, ...args) => this.emit(event, ...args),
     };
     this.registry = new SessionRegistry(bindSessionMachine(this.services), opts.actors);
+    this.handshake = new Handshake(opts, this.instanceId, this.services, this.registry, (conn, r) => this.refuse(conn, r));
     const preTlsSource = new WeakMap<net.Socket, string>();
     this.listener = createListener(
       {
@@ -282,8 +286,8 @@ export class SeqServer extends EventEmitter {
 
   private onMessage(conn: ServerConnection, msg: Message): void {
     if (conn.sessionId === null) {
-      if (msg.type === MessageType.HELLO) return this.onHello(conn, msg.version, msg.length);
-      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex, msg.instanceId);
+      if (msg.type === MessageType.HELLO) return this.handshake.hello(conn, msg);
+      if (msg.type === MessageType.RESUME) return this.handshake.resume(conn, msg);
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
@@ -319,104 +323,6 @@ export class SeqServer extends EventEmitter {
     const text = `unexpected ${MessageType[msg.type]}: ${why}`;
     this.noisy.note('warn', 'unexpected message', conn.source, `${text} (from ${conn.remote})`, sessionMeta(conn));
     conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
-  }
-
-  /** The codec already refuses versions without a layout; this is where the connection adopts one. */
-  private checkVersion(conn: ServerConnection, version: number): boolean {
-    if (PROTOCOL_VERSIONS.includes(version)) {
-      conn.version = version;
-      return true;
-    }
-    conn.reject(RejectCode.UNSUPPORTED_VERSION, unsupportedVersionReason(version));
-    return false;
-  }
-
-  private onHello(conn: ServerConnection, version: number, requested: number): void {
-    if (!this.checkVersion(conn, version)) return;
-    if (requested > MAX_LENGTH) {
-      return conn.reject(RejectCode.BAD_REQUEST, `length ${requested} is out of range: ask for 1..${MAX_LENGTH}, or 0 to let the server choose`);
-    }
-    if (this.store.size >= this.opts.maxSessions) {
-      this.noisy.note('warn', 'refused (server full)', conn.source, `server full (${this.store.size} sessions): rejecting ${conn.remote}`);
-      return conn.reject(RejectCode.SERVER_FULL, `server is full (${this.opts.maxSessions} sessions); try again later`);
-    }
-    const refused = this.admission.admitSession(conn.source);
-    if (refused) return this.refuse(conn, refused);
-    const length = requested === 0 ? randomInt(1, MAX_LENGTH + 1) : requested;
-    const idBytes = randomBytes(16);
-    const seedBytes = randomBytes(8);
-    const id = idBytes.toString('hex');
-    const record: SessionRecord = {
-      id,
-      seedHi: seedBytes.readUInt32BE(0),
-      seedLo: seedBytes.readUInt32BE(4),
-      length,
-      nextIndex: 0,
-      state: 'streaming',
-      deadline: null,
-      reconnects: 0,
-      createdAt: Date.now(),
-    };
-    this.store.put(record);
-    const session = new SessionRuntime(record, conn.source, this.services);
-    this.sessions.set(id, session);
-    conn.handshakeDone(id);
-    this.welcome(conn, record, 0);
-    this.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
-    session.actor = this.registry.start({
-      id,
-      length,
-      nextIndex: 0,
-      connectionId: conn.id,
-      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-      reconnectWindowMs: this.opts.reconnectWindowMs,
-    });
-    this.emit('session', id);
-  }
-
-  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number, instanceId?: Buffer): void {
-    if (!this.checkVersion(conn, version)) return;
-    const id = idBytes.toString('hex');
-    const session = this.sessions.get(id);
-    // An actor that failed has left the registry; its session cannot be resumed.
-    if (!session || session.actor.getSnapshot().status !== 'active') {
-      if (this.store.wasExpired(id, Date.now())) {
-        this.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
-        return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.opts.reconnectWindowMs} ms ran out`);
-      }
-      // Issued by another instance, which is gone (we are on its port) and did not hand it over.
-      if (instanceId && instanceId.toString('hex') !== this.instanceId) {
-        this.noisy.note('info', 'resume refused (server restarted)', conn.source, `resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.instanceId} (from ${conn.remote})`, { session: shortId(id) });
-        return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
-      }
-      this.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
-      return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
-    }
-    const record = session.record;
-    if (nextIndex > record.length) {
-      return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${record.length}`);
-    }
-    conn.handshakeDone(id);
-    this.welcome(conn, record, nextIndex);
-    this.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(session.actor.getSnapshot().value)})`, { session: shortId(id) });
-    session.actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex });
-    this.emit('resumed', id, nextIndex);
-  }
-
-  private welcome(conn: ServerConnection, record: SessionRecord, startIndex: number): void {
-    conn.send({
-      type: MessageType.WELCOME,
-      sessionId: Buffer.from(record.id, 'hex'),
-      seedHi: record.seedHi,
-      seedLo: record.seedLo,
-      length: record.length,
-      startIndex,
-      intervalMs: this.opts.intervalMs,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
-      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-      // The answer has the size of the request's version: a version-1 client reads 45 bytes.
-      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.instanceId, 'hex') } : {}),
-    });
   }
 }
 

@@ -32,7 +32,7 @@ export interface SessionServices {
   readonly live: Map<string, SessionRuntime>;
   /** The open connection with this id (the machine names connections by id). */
   connection(id: number): ServerConnection | undefined;
-  /** The server's events ('suspended', 'expired', 'complete'). */
+  /** The server's events ('session', 'resumed', 'suspended', 'expired', 'complete'). */
   emit(event: string, ...args: unknown[]): boolean;
 }
 
