@@ -2,7 +2,12 @@
  * The seqstream server: listens, accepts (within the admission limits), dispatches each
  * connection's messages — the first to the handshake, the rest to the session's runtime and
  * actor — and closes. What a session does lives in session-runtime.ts; HELLO and RESUME in
- * handshake.ts.
+ * handshake.ts; the settings in server-options.ts.
+ *
+ * Near 300 lines, above the house's ~250, for a reason: besides accept, dispatch, listen and
+ * close it holds the public getters the tests, inspector, soak and bench read, and the door's
+ * admission glue (the pre-TLS hook, the open-file reserve, the refusal log), all of which read
+ * the same server-wide connection state; cutting them out would pass that state around.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -11,7 +16,7 @@ import { DEFAULTS } from '../../core/config';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
 import { escapeText } from '../../core/escape';
-import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
+import { Admission, sourceKey, openFileCount, openFileLimit, type Refusal } from './admission';
 import { INSTANCE_ID_BYTES, MessageType, RejectCode } from '../protocol/constants';
 import { ProtocolError, type Message } from '../protocol/codec';
 import { Pacer } from './pacer';
@@ -19,46 +24,12 @@ import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type S
 import { Handshake } from './handshake';
 import { ServerConnection } from './server-connection';
 import { createListener, type Listener } from './listener';
-import type { ServerTls } from '../tls-files';
 import { InMemorySessionStore, type SessionStore } from './session-store';
-import { SessionRegistry, type RegistryOptions } from './session-registry';
+import { SessionRegistry } from './session-registry';
+import { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
-export interface ServerOptions {
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  intervalMs: number;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  reconnectWindowMs: number;
-  handshakeTimeoutMs: number;
-  maxSessions: number;
-  maxWriteBuffer: number;
-  /** Serve TLS with this certificate (same framing inside); absent: cleartext TCP. */
-  tls?: ServerTls | null;
-  logger?: Logger;
-  store?: SessionStore;
-  /** Clock and inspection for the session actors (tests, the inspector). */
-  actors?: RegistryOptions;
-  /** Per-source limits and the open-file reserve; each missing one is the config table's default. */
-  admission?: Partial<AdmissionLimits>;
-  /** The open-file limit to plan for; by default the process's own (null: none known). */
-  openFileLimit?: number | null;
-  /** Messages per second one connection may send, after a burst of twice as many (0: no limit). */
-  maxMessagesPerSecond?: number;
-  /** Repeated warnings from one source are logged once per this period, with a count. */
-  logRepeatPeriodMs?: number;
-}
-
-/** The config table's defaults for the admission limits (one source of truth). */
-export const DEFAULT_ADMISSION: AdmissionLimits = {
-  sessionsPerSource: DEFAULTS.maxSessionsPerSource,
-  newSessionsPerSecond: DEFAULTS.newSessionRate,
-  newSessionBurst: DEFAULTS.newSessionBurst,
-  pendingHandshakes: DEFAULTS.maxPendingHandshakes,
-  pendingHandshakesPerSource: DEFAULTS.maxPendingPerSource,
-  reservedFiles: DEFAULTS.reservedFiles,
-};
+// SeqServer's callers (bin/server, the tests' helper) import its options from beside it.
+export { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
 /** How often refilled rate buckets are dropped. */
 const ADMISSION_SWEEP_MS = 10_000;
