@@ -1,86 +1,38 @@
 /**
- * The seqstream server: accepts connections, runs the handshake, and wires each session's
- * XState actor (lifecycle, timeouts) to the pacer (numbers) and its current connection.
+ * The seqstream server: listens, accepts (within the admission limits), dispatches each
+ * connection's messages — the first to the handshake, the rest to the session's runtime and
+ * actor — and closes. What a session does lives in session-runtime.ts; HELLO and RESUME in
+ * handshake.ts; the settings in server-options.ts.
+ *
+ * Near 300 lines, above the house's ~250, for a reason: besides accept, dispatch, listen and
+ * close it holds the public getters the tests, inspector, soak and bench read, and the door's
+ * admission glue (the pre-TLS hook, the open-file reserve, the refusal log), all of which read
+ * the same server-wide connection state; cutting them out would pass that state around.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { DEFAULTS } from '../../core/config';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
-import { sessionMachine, topState, type CloseReason, type SessionContext } from '../../machines/session.machine';
 import { escapeText } from '../../core/escape';
-import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
-import { INSTANCE_ID_BYTES, INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from '../protocol/constants';
-import { encodeNumber, ProtocolError, type Message } from '../protocol/codec';
-import { Pacer, type PacerEntry } from './pacer';
+import { Admission, sourceKey, openFileCount, openFileLimit, type Refusal } from './admission';
+import { INSTANCE_ID_BYTES, MessageType, RejectCode } from '../protocol/constants';
+import { ProtocolError, type Message } from '../protocol/codec';
+import { Pacer } from './pacer';
+import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
+import { Handshake } from './handshake';
 import { ServerConnection } from './server-connection';
 import { createListener, type Listener } from './listener';
-import type { ServerTls } from '../tls-files';
-import { InMemorySessionStore, type SessionRecord, type SessionStore } from './session-store';
-import { SessionRegistry, type RegistryOptions } from './session-registry';
+import { InMemorySessionStore, type SessionStore } from './session-store';
+import { SessionRegistry } from './session-registry';
+import { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
-export interface ServerOptions {
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  intervalMs: number;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  reconnectWindowMs: number;
-  handshakeTimeoutMs: number;
-  maxSessions: number;
-  maxWriteBuffer: number;
-  /** Serve TLS with this certificate (same framing inside); absent: cleartext TCP. */
-  tls?: ServerTls | null;
-  logger?: Logger;
-  store?: SessionStore;
-  /** Clock and inspection for the session actors (tests, the inspector). */
-  actors?: RegistryOptions;
-  /** Per-source limits and the open-file reserve; each missing one is the config table's default. */
-  admission?: Partial<AdmissionLimits>;
-  /** The open-file limit to plan for; by default the process's own (null: none known). */
-  openFileLimit?: number | null;
-  /** Messages per second one connection may send, after a burst of twice as many (0: no limit). */
-  maxMessagesPerSecond?: number;
-  /** Repeated warnings from one source are logged once per this period, with a count. */
-  logRepeatPeriodMs?: number;
-}
-
-/** The config table's defaults for the admission limits (one source of truth). */
-export const DEFAULT_ADMISSION: AdmissionLimits = {
-  sessionsPerSource: DEFAULTS.maxSessionsPerSource,
-  newSessionsPerSecond: DEFAULTS.newSessionRate,
-  newSessionBurst: DEFAULTS.newSessionBurst,
-  pendingHandshakes: DEFAULTS.maxPendingHandshakes,
-  pendingHandshakesPerSource: DEFAULTS.maxPendingPerSource,
-  reservedFiles: DEFAULTS.reservedFiles,
-};
+// SeqServer's callers (bin/server, the tests' helper) import its options from beside it.
+export { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
 /** How often refilled rate buckets are dropped. */
 const ADMISSION_SWEEP_MS = 10_000;
-
-/** A session's live wiring: what the pacer needs per number, nothing else. */
-interface Stream {
-  readonly record: SessionRecord;
-  readonly seed: Seed;
-  /** The address that created it: its per-source session count is released when it ends. */
-  readonly source: string;
-  conn: ServerConnection | null;
-  entry: PacerEntry<Stream> | null;
-  checksum: number | null;
-  /** performance.now() of the last frame from the client; the heartbeat timeout reads it. */
-  heardAt: number;
-}
-
-/** While paced, the heartbeat timer is a backstop this many timeouts long (see the delays). */
-const LIVENESS_BACKSTOP = 5;
-
-const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]> = {
-  'heartbeat-timeout': [RejectCode.HEARTBEAT_TIMEOUT, 'no heartbeat within the timeout; resume on a new connection'],
-  'taken-over': [RejectCode.SESSION_TAKEN_OVER, 'another connection resumed this session'],
-};
 
 export class SeqServer extends EventEmitter {
   /**
@@ -94,8 +46,9 @@ export class SeqServer extends EventEmitter {
   private readonly listener: Listener;
   private readonly server: net.Server;
   private readonly connections = new Map<number, ServerConnection>();
-  private readonly streams = new Map<string, Stream>();
-  private readonly pacer: Pacer<Stream>;
+  /** The live sessions by id: the one place a session is looked up. */
+  private readonly sessions = new Map<string, SessionRuntime>();
+  private readonly pacer: Pacer<SessionRuntime>;
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;
@@ -105,6 +58,8 @@ export class SeqServer extends EventEmitter {
   /** Peer-caused warnings, aggregated per source and period. */
   private readonly noisy: RepeatedLog;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly services: SessionServices;
+  private readonly handshake: Handshake;
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
   private atFileLimit = false;
@@ -113,16 +68,23 @@ export class SeqServer extends EventEmitter {
     super();
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
-    this.pacer = new Pacer<Stream>(opts.intervalMs, this.sendNext, undefined, (err, s) => {
-      // Only this session is affected: drop its connection, so it is suspended now and its
-      // client resumes, instead of streaming nothing until a backstop timer notices.
-      this.log.error(`pacing failed: ${(err as Error).message}; dropping the connection, the client may resume`, { session: shortId(s.record.id) });
-      s.entry = null;
-      s.conn?.destroy();
-    });
-    this.registry = new SessionRegistry(this.bindMachine(), opts.actors);
+    this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
     this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
+    this.services = {
+      intervalMs: opts.intervalMs,
+      heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+      pacer: this.pacer,
+      log: this.log,
+      noisy: this.noisy,
+      store: this.store,
+      admission: this.admission,
+      live: this.sessions,
+      connection: (id) => this.connections.get(id),
+      emit: (event, ...args) => this.emit(event, ...args),
+    };
+    this.registry = new SessionRegistry(bindSessionMachine(this.services), opts.actors);
+    this.handshake = new Handshake(opts, this.instanceId, this.services, this.registry, (conn, r) => this.refuse(conn, r));
     const preTlsSource = new WeakMap<net.Socket, string>();
     this.listener = createListener(
       {
@@ -225,135 +187,10 @@ export class SeqServer extends EventEmitter {
     this.registry.stopAll();
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
     for (const conn of this.connections.values()) conn.destroy();
-    this.streams.clear();
+    this.sessions.clear();
     this.listener.destroyPending();
     await done;
   }
-
-  // ---- the session machine's actions, bound once for the whole server ----
-
-  private bindMachine() {
-    const stream = (ctx: SessionContext) => this.streams.get(ctx.id);
-    const silence = (ctx: SessionContext) => {
-      const s = stream(ctx);
-      return s ? performance.now() - s.heardAt : Infinity;
-    };
-    return sessionMachine.provide({
-      guards: {
-        heardRecently: ({ context }) => silence(context) < context.heartbeatTimeoutMs,
-      },
-      delays: {
-        // While the pacer visits the session (at least once per timeout), it checks the silence
-        // itself and sends LINK_SILENT: the timer is only a backstop then, and re-arms a few
-        // times less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
-        // Otherwise it fires when the last thing heard becomes a timeout old: on time, no earlier.
-        // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
-        // tick that threw) no longer counts, so the next arm is exact again.
-        heartbeatTimeout: ({ context }) => {
-          const s = stream(context);
-          if (s?.entry?.active && this.opts.intervalMs < context.heartbeatTimeoutMs) return LIVENESS_BACKSTOP * context.heartbeatTimeoutMs;
-          return Math.max(1, Math.ceil(context.heartbeatTimeoutMs - Math.min(silence(context), context.heartbeatTimeoutMs)));
-        },
-      },
-      actions: {
-        startStreaming: ({ context }) => {
-          const s = stream(context);
-          const conn = this.connections.get(context.connectionId);
-          if (!s) return;
-          s.record.nextIndex = context.nextIndex;
-          s.record.state = 'streaming';
-          s.record.deadline = null;
-          s.record.reconnects = context.reconnects;
-          s.heardAt = performance.now();
-          s.conn = conn && !conn.closed ? conn : null;
-          if (s.conn && context.nextIndex < context.length) s.entry = this.pacer.add(s);
-        },
-        stopStreaming: ({ context }) => {
-          const s = stream(context);
-          if (!s) return;
-          if (s.entry) this.pacer.remove(s.entry);
-          s.entry = null;
-        },
-        sendEnd: ({ context }) => {
-          const s = stream(context);
-          if (!s?.conn) return;
-          s.checksum ??= sequenceChecksum(s.seed, s.record.length);
-          s.conn.send({ type: MessageType.END, length: s.record.length, checksum: s.checksum });
-          this.log.info('sent END', { session: shortId(context.id), checksum: s.checksum });
-        },
-        closeConnection: ({ context }, { reason }) => {
-          const s = stream(context);
-          const conn = this.connections.get(context.connectionId);
-          if (s && s.conn === conn) s.conn = null;
-          if (!conn) return;
-          if (reason === 'complete') conn.close();
-          else {
-            this.noisy.note('warn', reason, conn.source, `closing connection: ${reason}`, { session: shortId(context.id), index: s?.record.nextIndex });
-            conn.reject(...CLOSE_CODES[reason]);
-          }
-        },
-        suspend: ({ context }) => {
-          const s = stream(context);
-          if (!s) return;
-          s.conn = null;
-          s.record.state = 'suspended';
-          s.record.deadline = Date.now() + context.reconnectWindowMs;
-          this.log.info(`suspended at index ${s.record.nextIndex}; resumable for ${context.reconnectWindowMs} ms`, { session: shortId(context.id) });
-          this.emit('suspended', context.id);
-        },
-        expire: ({ context }) => {
-          this.forget(context.id);
-          this.store.markExpired(context.id, Date.now());
-          this.log.info('reconnect window ran out: session expired', { session: shortId(context.id) });
-          this.emit('expired', context.id);
-        },
-        finish: ({ context }) => {
-          this.forget(context.id);
-          this.log.info(`complete after ${context.reconnects} reconnect(s)`, { session: shortId(context.id) });
-          this.emit('complete', context.id);
-        },
-      },
-    });
-  }
-
-  private forget(id: string): void {
-    const s = this.streams.get(id);
-    if (s?.entry) this.pacer.remove(s.entry);
-    if (s) this.admission.sessionEnded(s.source);
-    this.streams.delete(id);
-    this.store.delete(id);
-  }
-
-  // ---- the hot path: one call per number ----
-
-  private sendNext = (s: Stream): boolean => {
-    const conn = s.conn;
-    // Every way out that stops pacing clears s.entry: the heartbeat timer's delay reads it to
-    // decide between the exact delay and the backstop.
-    if (!conn || conn.closed) {
-      s.entry = null;
-      return false;
-    }
-    if (performance.now() - s.heardAt >= this.opts.heartbeatTimeoutMs) {
-      // Silent for the timeout: the machine suspends the session (and stops this pacing).
-      s.entry = null;
-      this.registry.send(s.record.id, { type: 'LINK_SILENT' });
-      return false;
-    }
-    const r = s.record;
-    const index = r.nextIndex;
-    if (!conn.write(encodeNumber(index, valueAt(s.seed, index)))) {
-      // Cut as a slow consumer: the close suspends the session.
-      s.entry = null;
-      return false;
-    }
-    r.nextIndex = index + 1;
-    if (this.log.isDebugEnabled()) this.log.debug('number sent', { session: shortId(r.id), index });
-    if (r.nextIndex < r.length) return true;
-    s.entry = null;
-    this.registry.send(r.id, { type: 'ALL_SENT' });
-    return false;
-  };
 
   // ---- connections and their messages ----
 
@@ -414,33 +251,34 @@ export class SeqServer extends EventEmitter {
   private onConnectionClose(conn: ServerConnection): void {
     this.peakQueued = Math.max(this.peakQueued, conn.peakQueued);
     this.connections.delete(conn.id);
-    if (conn.sessionId) this.registry.send(conn.sessionId, { type: 'DISCONNECTED', connectionId: conn.id });
+    if (conn.sessionId) this.sessions.get(conn.sessionId)?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
     this.emit('connectionClosed', conn.id);
   }
 
   private onMessage(conn: ServerConnection, msg: Message): void {
     if (conn.sessionId === null) {
-      if (msg.type === MessageType.HELLO) return this.onHello(conn, msg.version, msg.length);
-      if (msg.type === MessageType.RESUME) return this.onResume(conn, msg.version, msg.sessionId, msg.nextIndex, msg.instanceId);
+      if (msg.type === MessageType.HELLO) return this.handshake.hello(conn, msg);
+      if (msg.type === MessageType.RESUME) return this.handshake.resume(conn, msg);
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
-    const stream = this.streams.get(id);
-    // Only the connection currently streaming keeps the session alive (not one taken over).
-    if (stream && stream.conn === conn) stream.heardAt = performance.now();
+    const session = this.sessions.get(id);
+    session?.heardFrom(conn);
     switch (msg.type) {
       case MessageType.HEARTBEAT:
         // A session streaming at least once per heartbeat interval already proves the link
         // alive with every number; an ACK on top would be a third of all writes at the default
         // settings (PROTOCOL.md §5). Otherwise (after END, slow intervals, taken over) answer.
-        if (stream?.entry?.active && stream.conn === conn && this.numbersProveLiveness) return;
+        if (session?.pacedOn(conn) && this.numbersProveLiveness) return;
         conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
         return;
       case MessageType.HEARTBEAT_ACK:
         return;
       case MessageType.ACK: {
-        const actor = this.registry.get(id);
-        if (!actor?.getSnapshot().matches({ streaming: { progress: 'ending' } })) {
+        // An actor that failed is stopped: it would ignore the ACK, as if the session were gone.
+        const actor = session?.actor;
+        const snapshot = actor?.getSnapshot();
+        if (!actor || snapshot?.status !== 'active' || !snapshot.matches({ streaming: { progress: 'ending' } })) {
           return this.unexpected(conn, msg, 'ACK before END');
         }
         if (msg.verdict !== 0) this.log.warn('client reports a checksum mismatch', { session: shortId(id) });
@@ -456,102 +294,6 @@ export class SeqServer extends EventEmitter {
     const text = `unexpected ${MessageType[msg.type]}: ${why}`;
     this.noisy.note('warn', 'unexpected message', conn.source, `${text} (from ${conn.remote})`, sessionMeta(conn));
     conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
-  }
-
-  /** The codec already refuses versions without a layout; this is where the connection adopts one. */
-  private checkVersion(conn: ServerConnection, version: number): boolean {
-    if (PROTOCOL_VERSIONS.includes(version)) {
-      conn.version = version;
-      return true;
-    }
-    conn.reject(RejectCode.UNSUPPORTED_VERSION, unsupportedVersionReason(version));
-    return false;
-  }
-
-  private onHello(conn: ServerConnection, version: number, requested: number): void {
-    if (!this.checkVersion(conn, version)) return;
-    if (requested > MAX_LENGTH) {
-      return conn.reject(RejectCode.BAD_REQUEST, `length ${requested} is out of range: ask for 1..${MAX_LENGTH}, or 0 to let the server choose`);
-    }
-    if (this.store.size >= this.opts.maxSessions) {
-      this.noisy.note('warn', 'refused (server full)', conn.source, `server full (${this.store.size} sessions): rejecting ${conn.remote}`);
-      return conn.reject(RejectCode.SERVER_FULL, `server is full (${this.opts.maxSessions} sessions); try again later`);
-    }
-    const refused = this.admission.admitSession(conn.source);
-    if (refused) return this.refuse(conn, refused);
-    const length = requested === 0 ? randomInt(1, MAX_LENGTH + 1) : requested;
-    const idBytes = randomBytes(16);
-    const seedBytes = randomBytes(8);
-    const id = idBytes.toString('hex');
-    const record: SessionRecord = {
-      id,
-      seedHi: seedBytes.readUInt32BE(0),
-      seedLo: seedBytes.readUInt32BE(4),
-      length,
-      nextIndex: 0,
-      state: 'streaming',
-      deadline: null,
-      reconnects: 0,
-      createdAt: Date.now(),
-    };
-    this.store.put(record);
-    this.streams.set(id, { record, seed: { hi: record.seedHi, lo: record.seedLo }, source: conn.source, conn: null, entry: null, checksum: null, heardAt: performance.now() });
-    conn.handshakeDone(id);
-    this.welcome(conn, record, 0);
-    this.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
-    this.registry.start({
-      id,
-      length,
-      nextIndex: 0,
-      connectionId: conn.id,
-      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-      reconnectWindowMs: this.opts.reconnectWindowMs,
-    });
-    this.emit('session', id);
-  }
-
-  private onResume(conn: ServerConnection, version: number, idBytes: Buffer, nextIndex: number, instanceId?: Buffer): void {
-    if (!this.checkVersion(conn, version)) return;
-    const id = idBytes.toString('hex');
-    const record = this.store.get(id);
-    const stream = this.streams.get(id);
-    if (!record || !stream || !this.registry.get(id)) {
-      if (this.store.wasExpired(id, Date.now())) {
-        this.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
-        return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.opts.reconnectWindowMs} ms ran out`);
-      }
-      // Issued by another instance, which is gone (we are on its port) and did not hand it over.
-      if (instanceId && instanceId.toString('hex') !== this.instanceId) {
-        this.noisy.note('info', 'resume refused (server restarted)', conn.source, `resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.instanceId} (from ${conn.remote})`, { session: shortId(id) });
-        return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
-      }
-      this.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
-      return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
-    }
-    if (nextIndex > record.length) {
-      return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${record.length}`);
-    }
-    conn.handshakeDone(id);
-    this.welcome(conn, record, nextIndex);
-    this.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(this.registry.get(id)!.getSnapshot().value)})`, { session: shortId(id) });
-    this.registry.send(id, { type: 'RESUME', connectionId: conn.id, nextIndex });
-    this.emit('resumed', id, nextIndex);
-  }
-
-  private welcome(conn: ServerConnection, record: SessionRecord, startIndex: number): void {
-    conn.send({
-      type: MessageType.WELCOME,
-      sessionId: Buffer.from(record.id, 'hex'),
-      seedHi: record.seedHi,
-      seedLo: record.seedLo,
-      length: record.length,
-      startIndex,
-      intervalMs: this.opts.intervalMs,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
-      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
-      // The answer has the size of the request's version: a version-1 client reads 45 bytes.
-      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.instanceId, 'hex') } : {}),
-    });
   }
 }
 
