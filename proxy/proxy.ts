@@ -3,15 +3,18 @@
  * through one model (./faults), so terminal keys, signals, the HTTP control API and the chaos
  * schedule all act the same way.
  *
- * Instant faults (cut, reset) act once on the connections present. Lasting faults (freeze,
- * latency, bandwidth, slicer, limit, refuse) stay in the active list, act on present and future
- * connections that match, and lift when removed or when their duration runs out.
+ * This file is the listener: accept (each connection in ./connection), refuse and listen again,
+ * close, the totals. Which faults are active, and until when, is the book's (./fault-book).
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { silentLogger, type Logger } from '../core/logger';
-import { describeFault, FaultError, INSTANT_KINDS, parseFaultSpec, toxicsFor, type Direction, type Fault, type FaultKind, type FaultSpec } from './faults';
-import { RelayPipe } from './relay-pipe';
+import { ProxyConnection, type ConnectionStats } from './connection';
+import { FaultBook } from './fault-book';
+import type { Fault, FaultKind } from './faults';
+
+// The stats type is part of the proxy's API (connections(), the 'connection' event): its callers import it from here.
+export type { ConnectionStats } from './connection';
 
 export interface ProxyOptions {
   listenHost: string;
@@ -22,20 +25,6 @@ export interface ProxyOptions {
   logger?: Logger;
   /** Jitter source, injectable for replayable runs. */
   random?: () => number;
-}
-
-export interface ConnectionStats {
-  id: number;
-  clientAddress: string;
-  ageMs: number;
-  bytesUp: number;
-  bytesDown: number;
-  /** Bytes held back by a toxic, not yet forwarded. */
-  queuedUp: number;
-  queuedDown: number;
-  frozen: boolean;
-  /** Faults that have acted on this connection, by kind, since it opened. */
-  faultsApplied: Partial<Record<FaultKind, number>>;
 }
 
 export interface ProxyStats {
@@ -51,132 +40,35 @@ export interface ProxyStats {
   activeFaults: number;
 }
 
-export class ProxyConnection {
-  readonly createdAt = Date.now();
-  readonly clientAddress: string;
-  readonly up: RelayPipe;
-  readonly down: RelayPipe;
-  readonly faultsApplied: Partial<Record<FaultKind, number>> = {};
-  private closed = false;
-
-  constructor(
-    readonly id: number,
-    private readonly client: net.Socket,
-    private readonly upstream: net.Socket,
-    private readonly onClose: (conn: ProxyConnection) => void,
-    random: () => number,
-  ) {
-    this.clientAddress = `${client.remoteAddress}:${client.remotePort}`;
-    this.up = new RelayPipe(client, upstream, () => this.closeAfterLimit(), random);
-    this.down = new RelayPipe(upstream, client, () => this.closeAfterLimit(), random);
-    // Both sockets are half-open capable: a FIN travels through its pipe after the bytes before
-    // it, and the connection ends when both sockets have closed. Errors (ECONNRESET, EPIPE…)
-    // end this connection only, at once.
-    let closedSockets = 0;
-    for (const s of [client, upstream]) {
-      s.on('error', () => {});
-      s.on('close', (hadError: boolean) => {
-        closedSockets++;
-        if (hadError || closedSockets === 2) return this.destroy();
-        // Nothing can reach a closed socket any more; the other direction may still drain.
-        (s === client ? this.down : this.up).stop();
-      });
-    }
-  }
-
-  get stats(): ConnectionStats {
-    return {
-      id: this.id,
-      clientAddress: this.clientAddress,
-      ageMs: Date.now() - this.createdAt,
-      bytesUp: this.up.bytes,
-      bytesDown: this.down.bytes,
-      queuedUp: this.up.queued,
-      queuedDown: this.down.queued,
-      frozen: this.up.frozen || this.down.frozen,
-      faultsApplied: { ...this.faultsApplied },
-    };
-  }
-
-  applyFaults(active: readonly Fault[]): void {
-    this.up.setToxics(toxicsFor(active, this.id, 'up'));
-    this.down.setToxics(toxicsFor(active, this.id, 'down'));
-  }
-
-  noteFault(kind: FaultKind): void {
-    this.faultsApplied[kind] = (this.faultsApplied[kind] ?? 0) + 1;
-  }
-
-  /**
-   * FIN. Both directions: both sockets are closed now. One direction: a half-close, so the peer
-   * on that side reads end-of-stream while the other direction still flows ('up': the server
-   * sees the client's side end; 'down': the client sees the server's side end).
-   */
-  cut(direction: Direction = 'both'): void {
-    if (direction === 'both') return this.destroy();
-    // Nothing more goes that way, and the FIN goes now, ahead of anything queued.
-    const pipe = direction === 'up' ? this.up : this.down;
-    pipe.stop();
-    (direction === 'up' ? this.upstream : this.client).end();
-  }
-
-  /**
-   * RST. 'both' aborts both sockets; 'up' aborts the server's side (the client then sees an
-   * ordinary close); 'down' aborts the client's side.
-   */
-  reset(direction: Direction = 'both'): void {
-    if (direction !== 'down') this.upstream.resetAndDestroy();
-    if (direction !== 'up') this.client.resetAndDestroy();
-    this.destroy();
-  }
-
-  /**
-   * For a used-up limit: nothing more is forwarded either way; FIN both ways once the last
-   * permitted bytes are written (end() flushes first); a peer that never closes is dropped.
-   */
-  private closeAfterLimit(): void {
-    this.up.stop();
-    this.down.stop();
-    this.client.end();
-    this.upstream.end();
-    setTimeout(() => this.destroy(), 5000).unref();
-  }
-
-  destroy(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.up.stop();
-    this.down.stop();
-    this.client.destroy();
-    this.upstream.destroy();
-    this.onClose(this);
-  }
-}
-
 export class RelayProxy extends EventEmitter {
   private readonly server: net.Server;
   private readonly conns = new Map<number, ProxyConnection>();
-  private readonly active: Fault[] = [];
-  private readonly expiryTimers = new Map<number, NodeJS.Timeout>();
+  private readonly book: FaultBook;
   private readonly log: Logger;
   private readonly random: () => number;
   private nextConnId = 1;
   /** Bumped by every fault that closes all connections, so one still connecting upstream is closed too. */
   private cutGeneration = 0;
   private listenInProgress = false;
-  private nextFaultId = 1;
   private boundPort = 0;
   private listening = false;
   private closing = false;
   private accepted = 0;
   private closedBytesUp = 0;
   private closedBytesDown = 0;
-  private readonly injected: Partial<Record<FaultKind, number>> = {};
 
   constructor(private readonly opts: ProxyOptions) {
     super();
     this.log = opts.logger ?? silentLogger();
     this.random = opts.random ?? Math.random;
+    this.book = new FaultBook({
+      conns: this.conns,
+      log: this.log,
+      cutConnecting: () => void this.cutGeneration++,
+      stopListening: () => this.stopListening(),
+      resumeListening: () => this.resumeListening(),
+      emit: (event, ...args) => this.emit(event, ...args),
+    });
     this.server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
     this.server.on('error', (err) => this.fail(err));
   }
@@ -195,7 +87,7 @@ export class RelayProxy extends EventEmitter {
         this.server.off('error', onListenError);
         this.boundPort = (this.server.address() as net.AddressInfo).port;
         // Listening completes a tick later: a refuse or close() may have come in between.
-        if (this.closing || this.active.some((f) => f.kind === 'refuse')) {
+        if (this.closing || this.book.refusing) {
           this.server.close();
           this.listening = false;
         } else {
@@ -212,7 +104,7 @@ export class RelayProxy extends EventEmitter {
 
   /** True while a freeze on every connection, both directions, is active (the 'f' key's toggle). */
   get frozen(): boolean {
-    return this.active.some((f) => f.kind === 'freeze' && f.target === 'all' && f.direction === 'both');
+    return this.book.frozen;
   }
 
   connections(): ConnectionStats[] {
@@ -224,7 +116,7 @@ export class RelayProxy extends EventEmitter {
   }
 
   faults(): Fault[] {
-    return this.active.map((f) => ({ ...f }));
+    return this.book.list();
   }
 
   stats(): ProxyStats {
@@ -241,8 +133,8 @@ export class RelayProxy extends EventEmitter {
       accepted: this.accepted,
       bytesUp: up,
       bytesDown: down,
-      injected: { ...this.injected },
-      activeFaults: this.active.length,
+      injected: { ...this.book.injected },
+      activeFaults: this.book.size,
     };
   }
 
@@ -251,61 +143,17 @@ export class RelayProxy extends EventEmitter {
    * and changes nothing when the request cannot be carried out.
    */
   addFault(input: unknown): Fault {
-    const spec: FaultSpec = parseFaultSpec(input);
-    if (spec.target !== 'all' && !this.conns.has(spec.target)) {
-      throw new FaultError(`no connection #${spec.target} (see the connection list)`, 404);
-    }
-    const now = Date.now();
-    const fault: Fault = { ...spec, id: this.nextFaultId++, createdAt: now, expiresAt: spec.durationMs === null ? null : now + spec.durationMs };
-    this.injected[fault.kind] = (this.injected[fault.kind] ?? 0) + 1;
-    const targets = spec.target === 'all' ? [...this.conns.values()] : [this.conns.get(spec.target)!];
-    if (INSTANT_KINDS.includes(fault.kind)) {
-      if (spec.target === 'all') this.cutGeneration++;
-      for (const c of targets) {
-        c.noteFault(fault.kind);
-        if (fault.kind === 'cut') c.cut(fault.direction);
-        else c.reset(fault.direction);
-      }
-      this.log.info(`${fault.kind}${fault.direction === 'both' ? '' : ' ' + fault.direction}: ${targets.length} connection(s)`);
-      this.emit('fault', fault, targets.length);
-      return fault;
-    }
-    this.active.push(fault);
-    if (fault.expiresAt !== null) {
-      this.expiryTimers.set(
-        fault.id,
-        setTimeout(() => this.lift(fault.id, 'expired'), spec.durationMs!),
-      );
-    }
-    if (fault.kind === 'refuse') {
-      this.stopListening();
-      if (fault.existing === 'cut') {
-        this.cutGeneration++;
-        for (const c of targets) c.destroy();
-      }
-    } else {
-      for (const c of targets) {
-        c.noteFault(fault.kind);
-        c.applyFaults(this.active);
-      }
-    }
-    this.log.info(`fault on: ${describeFault(fault, now)}`);
-    this.emit('fault', fault, targets.length);
-    return fault;
+    return this.book.add(input);
   }
 
   /** Removes an active fault; throws FaultError 404 when there is none with that id. */
   removeFault(id: number): Fault {
-    const f = this.lift(id, 'removed');
-    if (!f) throw new FaultError(`no active fault #${id}`, 404);
-    return f;
+    return this.book.remove(id);
   }
 
   /** Lifts every active fault; returns how many. */
   clearFaults(): number {
-    const ids = this.active.map((f) => f.id);
-    for (const id of ids) this.lift(id, 'removed');
-    return ids.length;
+    return this.book.liftWhere(() => true);
   }
 
   /** Cuts every current connection; returns how many. New connections are still accepted. */
@@ -322,38 +170,17 @@ export class RelayProxy extends EventEmitter {
 
   /** Lifts every freeze on all connections. */
   unfreeze(): number {
-    const ids = this.active.filter((f) => f.kind === 'freeze' && f.target === 'all').map((f) => f.id);
-    for (const id of ids) this.lift(id, 'removed');
-    return ids.length;
+    return this.book.liftWhere((f) => f.kind === 'freeze' && f.target === 'all');
   }
 
   /** Stops listening and drops every connection: what stopping the seed's proxy did. */
   close(): Promise<void> {
     this.closing = true;
-    for (const t of this.expiryTimers.values()) clearTimeout(t);
-    this.expiryTimers.clear();
-    this.active.length = 0;
+    this.book.drop();
     const done = new Promise<void>((resolve) => (this.listening ? this.server.close(() => resolve()) : resolve()));
     this.listening = false;
     for (const c of [...this.conns.values()]) c.destroy();
     return done;
-  }
-
-  private lift(id: number, why: 'removed' | 'expired'): Fault | undefined {
-    const i = this.active.findIndex((f) => f.id === id);
-    if (i < 0) return undefined;
-    const [fault] = this.active.splice(i, 1);
-    const timer = this.expiryTimers.get(id);
-    if (timer) clearTimeout(timer);
-    this.expiryTimers.delete(id);
-    if (fault.kind === 'refuse') {
-      if (!this.active.some((f) => f.kind === 'refuse') && !this.closing) this.resumeListening();
-    } else {
-      for (const c of this.conns.values()) c.applyFaults(this.active);
-    }
-    this.log.info(`fault ${why}: ${describeFault({ ...fault, expiresAt: null })}`);
-    this.emit('lifted', fault, why);
-    return fault;
   }
 
   /** Closing the listener makes new connections fail with ECONNREFUSED, as a stopped proxy did. */
@@ -365,7 +192,7 @@ export class RelayProxy extends EventEmitter {
 
   /** After an outage the port may be taken for a moment: try again each second until it works. */
   private resumeListening(): void {
-    if (this.listening || this.closing || this.active.some((f) => f.kind === 'refuse')) return;
+    if (this.listening || this.closing || this.book.refusing) return;
     this.listen().catch((err: Error) => {
       this.log.error(`cannot listen again on port ${this.boundPort} after the refuse fault (${err.message}); retrying in 1 s`);
       const retry = setTimeout(() => this.resumeListening(), 1000);
@@ -414,16 +241,14 @@ export class RelayProxy extends EventEmitter {
           this.closedBytesDown += c.down.bytes;
           this.log.info(`connection ${c.id} closed (${c.up.bytes} bytes up, ${c.down.bytes} down)`);
           // A fault aimed at this connection has nothing left to act on.
-          for (const f of this.active.filter((f) => f.target === c.id)) this.lift(f.id, 'removed');
+          this.book.liftWhere((f) => f.target === c.id);
           this.emit('close', c.stats);
         },
         this.random,
       );
       this.conns.set(conn.id, conn);
-      const shaping = this.active.filter((f) => f.target === 'all' && f.kind !== 'refuse');
-      for (const f of shaping) conn.noteFault(f.kind);
-      conn.applyFaults(this.active); // this also starts reading the client, unless frozen
-      this.log.info(`connection ${conn.id} from ${conn.clientAddress}${shaping.length ? ` (faults: ${shaping.map((f) => f.kind).join(', ')})` : ''}`);
+      const shaping = this.book.admit(conn);
+      this.log.info(`connection ${conn.id} from ${conn.clientAddress}${shaping.length ? ` (faults: ${shaping.join(', ')})` : ''}`);
       this.emit('connection', conn.stats);
     });
   }
