@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { freePort } from '../core/free-port';
+import { freePort } from '../core/ports';
 
 const dist = path.join(__dirname, '..', 'dist', 'bin');
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'seqstream-e2e-'));

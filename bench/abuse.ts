@@ -19,7 +19,7 @@ import path from 'node:path';
 import { decode, encode, type Message } from '../transport/protocol/codec';
 import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { FrameDecoder } from '../transport/protocol/framer';
-import { freePort } from '../core/free-port';
+import { freePort } from '../core/ports';
 
 const HELP = `abuse: what one hostile peer can take from the server program.
 

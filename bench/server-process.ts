@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../core/free-port';
+import { freePort } from '../core/ports';
 import type { GcStretch } from './gc-watch';
 import type { ServerKind } from './types';
 

@@ -21,7 +21,7 @@ import { BODY_SIZE } from '../transport/protocol/codec';
 import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport/protocol/constants';
 import type { ConnectionStats } from '../proxy/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
-import { freePort } from '../core/free-port';
+import { freePort } from '../core/ports';
 
 const MIN_LENGTH = 3;
 

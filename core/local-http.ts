@@ -75,17 +75,6 @@ export function checkLocalRequest(req: http.IncomingMessage, boundHost: string):
   return null;
 }
 
-/** Listens and resolves with the port (0 picks one); a listen error rejects, later ones do not. */
-export function listenLocal(server: http.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve((server.address() as net.AddressInfo).port);
-    });
-  });
-}
-
 /**
  * Path of a page asset, `folder` relative to the repository (`inspector/assets`, `proxy`). The
  * assets are not compiled, so from dist/ they are found beside the sources: ../../<folder> from

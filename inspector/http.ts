@@ -16,7 +16,8 @@ import type { AnyStateMachine } from 'xstate';
 import { chartOf } from './statechart';
 import type { InspectorHub } from './hub';
 import { countsByState } from './view-model';
-import { assetPath, checkLocalRequest, listenLocal } from '../core/local-http';
+import { assetPath, checkLocalRequest } from '../core/local-http';
+import { listenOn } from '../core/ports';
 
 /** Pages that may follow the stream at once; each costs a full batch when it connects. */
 export const MAX_PAGES = 16;
@@ -62,7 +63,7 @@ export class InspectorServer {
 
   async listen(host: string, port: number): Promise<number> {
     this.boundHost = host;
-    const bound = await listenLocal(this.server, host, port);
+    const bound = await listenOn(this.server, { host, port });
     // A comment line now and then keeps idle proxies and browsers from dropping the stream.
     this.keepAlive = setInterval(() => {
       for (const s of this.streams) s.write(': keep-alive\n\n');

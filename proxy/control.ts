@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { FaultError } from './faults';
-import { assetPath, checkLocalRequest, listenLocal } from '../core/local-http';
+import { assetPath, checkLocalRequest } from '../core/local-http';
+import { listenOn } from '../core/ports';
 import type { RelayProxy } from './proxy';
 
 /** A control request body is a small JSON object; anything bigger is refused before it is read. */
@@ -178,7 +179,7 @@ export class ProxyControl {
 
   listen(host: string, port: number): Promise<number> {
     this.boundHost = host;
-    return listenLocal(this.server, host, port);
+    return listenOn(this.server, { host, port });
   }
 
   close(): Promise<void> {

@@ -2,7 +2,7 @@
 import { NO_SOURCE_LIMITS } from '../../transport/server/admission';
 import { SeqServer, type ServerOptions } from '../../transport/server/server';
 import { runClient, type ClientOptions } from '../../transport/client/client';
-export { freePort } from '../../core/free-port';
+export { freePort } from '../../core/ports';
 
 /** Short timings so lifecycle tests finish in milliseconds, not the production seconds. */
 export const FAST = {

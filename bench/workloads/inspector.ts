@@ -1,6 +1,6 @@
 /** The live inspector's cost: seqstream with --inspect and a page connected, against the same N without. */
 import http from 'node:http';
-import { freePort } from '../../core/free-port';
+import { freePort } from '../../core/ports';
 import { finish, steady } from '../steady';
 import type { InspectorResult, Plan, SeedResult } from '../types';
 

@@ -13,16 +13,17 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { DEFAULTS } from '../../core/config';
+import { listenOn } from '../../core/ports';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
 import { escapeText } from '../../core/escape';
-import { Admission, sourceKey, openFileCount, openFileLimit, type Refusal } from './admission';
+import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
 import { INSTANCE_ID_BYTES, MessageType, RejectCode } from '../protocol/constants';
 import { ProtocolError, type Message } from '../protocol/codec';
 import { Pacer } from './pacer';
 import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
 import { Handshake } from './handshake';
-import { ServerConnection } from './server-connection';
+import { ServerConnection, type ConnectionLimits } from './server-connection';
 import { createListener, type Listener } from './listener';
 import { InMemorySessionStore, type SessionStore } from './session-store';
 import { SessionRegistry } from './session-registry';
@@ -63,6 +64,9 @@ export class SeqServer extends EventEmitter {
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
   private atFileLimit = false;
+  /** The same for every connection: built once, not per accept. */
+  private readonly connectionLimits: ConnectionLimits;
+  private readonly admissionLimits: AdmissionLimits;
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -70,7 +74,13 @@ export class SeqServer extends EventEmitter {
     this.store = opts.store ?? new InMemorySessionStore();
     this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
-    this.admission = new Admission({ ...DEFAULT_ADMISSION, ...opts.admission }, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
+    this.admissionLimits = { ...DEFAULT_ADMISSION, ...opts.admission };
+    this.admission = new Admission(this.admissionLimits, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
+    this.connectionLimits = {
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      maxQueuedBytes: opts.maxWriteBuffer,
+      maxMessagesPerSecond: opts.maxMessagesPerSecond ?? DEFAULTS.maxMessageRate,
+    };
     this.services = {
       intervalMs: opts.intervalMs,
       heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
@@ -108,19 +118,14 @@ export class SeqServer extends EventEmitter {
     this.server.on('error', (err) => this.emit('error', err));
   }
 
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      // A deep accept queue: a reconnect storm brings thousands of SYNs at once, and a dropped
-      // SYN costs the client a 1 s retransmit.
-      this.server.listen({ port: this.opts.port, host: this.opts.host, backlog: 4096 }, () => {
-        this.server.off('error', reject);
-        this.planFiles();
-        this.sweepTimer = setInterval(() => this.admission.sweep(), ADMISSION_SWEEP_MS);
-        this.sweepTimer.unref();
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
+  async listen(): Promise<number> {
+    // A deep accept queue: a reconnect storm brings thousands of SYNs at once, and a dropped
+    // SYN costs the client a 1 s retransmit.
+    const port = await listenOn(this.server, { port: this.opts.port, host: this.opts.host, backlog: 4096 });
+    this.planFiles();
+    this.sweepTimer = setInterval(() => this.admission.sweep(), ADMISSION_SWEEP_MS);
+    this.sweepTimer.unref();
+    return port;
   }
 
   /**
@@ -135,7 +140,7 @@ export class SeqServer extends EventEmitter {
       this.log.warn('cannot read the open-file limit: no reserve is kept; the process may drop connections silently at its limit');
       return;
     }
-    const reserved = this.opts.admission?.reservedFiles ?? DEFAULT_ADMISSION.reservedFiles;
+    const reserved = this.admissionLimits.reservedFiles;
     this.fileCapacityValue = Math.max(0, limit - open - reserved);
     if (this.fileCapacityValue < this.opts.maxSessions) {
       this.log.warn(`open files: limit ${limit}, ${open} in use, ${reserved} reserved: room for ${this.fileCapacityValue} connections, fewer than --max-sessions ${this.opts.maxSessions}`);
@@ -199,12 +204,7 @@ export class SeqServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    const limits = {
-      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
-      maxQueuedBytes: this.opts.maxWriteBuffer,
-      maxMessagesPerSecond: this.opts.maxMessagesPerSecond ?? DEFAULTS.maxMessageRate,
-    };
-    const conn = new ServerConnection(this.nextConnectionId++, socket, limits, {
+    const conn = new ServerConnection(this.nextConnectionId++, socket, this.connectionLimits, {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
       onProtocolError: (c, err) => {
