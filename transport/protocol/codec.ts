@@ -161,8 +161,8 @@ export function decode(body: Buffer): Message {
     // The version first: a request of a version we do not speak may have any layout, and its
     // sender needs to hear "unsupported version", not "malformed".
     if (body.length < 2) throw new ProtocolError(`${name} body too short for its version byte`);
+    if (!PROTOCOL_VERSIONS.includes(body[1])) throw new ProtocolError(unsupportedVersionReason(body[1]), RejectCode.UNSUPPORTED_VERSION);
     const sizes = BODY_SIZE[body[1]];
-    if (!sizes) throw new ProtocolError(unsupportedVersionReason(body[1]), RejectCode.UNSUPPORTED_VERSION);
     if (body.length !== sizes[type]) throw new ProtocolError(`${name} body must be ${sizes[type]} bytes, got ${body.length} (version ${body[1]})`);
   } else if (type === MessageType.WELCOME) {
     if (!WELCOME_SIZES.includes(body.length)) throw new ProtocolError(`${name} body must be ${WELCOME_SIZES.join(' or ')} bytes, got ${body.length}`);

@@ -42,7 +42,7 @@ export interface Refusal {
   code: RejectCode;
   reason: string;
   /** For the aggregated log line: what kind of limit, so repeats group together. */
-  kind: 'open-files' | 'pending-handshakes' | 'pending-per-source' | 'sessions-per-source' | 'new-session-rate';
+  kind: 'open-files' | 'pending-handshakes' | 'pending-per-source' | 'max-sessions' | 'sessions-per-source' | 'new-session-rate';
 }
 
 /**

@@ -7,7 +7,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { shortId } from '../../core/logger';
 import { topState } from '../../machines/session.machine';
-import { INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, PROTOCOL_VERSIONS, RejectCode, unsupportedVersionReason } from '../protocol/constants';
+import { INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, RejectCode } from '../protocol/constants';
 import type { Hello, Resume } from '../protocol/codec';
 import type { Refusal } from './admission';
 import type { ServerConnection } from './server-connection';
@@ -35,25 +35,15 @@ export class Handshake {
     private readonly refuse: (conn: ServerConnection, r: Refusal) => void,
   ) {}
 
-  /** The codec already refuses versions without a layout; this is where the connection adopts one. */
-  private checkVersion(conn: ServerConnection, version: number): boolean {
-    if (PROTOCOL_VERSIONS.includes(version)) {
-      conn.version = version;
-      return true;
-    }
-    conn.reject(RejectCode.UNSUPPORTED_VERSION, unsupportedVersionReason(version));
-    return false;
-  }
-
   /** A new session: checked against the limits, then WELCOMEd and its actor started. */
   hello(conn: ServerConnection, { version, length: requested }: Hello): void {
-    if (!this.checkVersion(conn, version)) return;
+    // The codec has already refused (UNSUPPORTED_VERSION) any version we do not speak: adopt it.
+    conn.version = version;
     if (requested > MAX_LENGTH) {
       return conn.reject(RejectCode.BAD_REQUEST, `length ${requested} is out of range: ask for 1..${MAX_LENGTH}, or 0 to let the server choose`);
     }
     if (this.services.store.size >= this.settings.maxSessions) {
-      this.services.noisy.note('warn', 'refused (server full)', conn.source, `server full (${this.services.store.size} sessions): rejecting ${conn.remote}`);
-      return conn.reject(RejectCode.SERVER_FULL, `server is full (${this.settings.maxSessions} sessions); try again later`);
+      return this.refuse(conn, { kind: 'max-sessions', code: RejectCode.SERVER_FULL, reason: `server is full (${this.settings.maxSessions} sessions); try again later` });
     }
     const refused = this.services.admission.admitSession(conn.source);
     if (refused) return this.refuse(conn, refused);
@@ -91,7 +81,7 @@ export class Handshake {
 
   /** An existing session continued on this connection at the client's next index. */
   resume(conn: ServerConnection, { version, sessionId: idBytes, nextIndex, instanceId }: Resume): void {
-    if (!this.checkVersion(conn, version)) return;
+    conn.version = version;
     const id = idBytes.toString('hex');
     const session = this.services.live.get(id);
     // An actor that failed has left the registry; its session cannot be resumed.
