@@ -174,11 +174,16 @@ export class ServerConnection {
   private onDrain = (): void => {
     this.held = false;
     if (this.closing) return;
+    this.handlePending();
+    if (!this.held && !this.closing) this.socket.resume();
+  };
+
+  /** Handles the frames kept back while reading was held (at most one chunk), in order. */
+  private handlePending(): void {
     const p = this.pending;
     this.pending = null;
     if (p) this.handle(p.bodies, p.next, p.error);
-    if (!this.held && !this.closing) this.socket.resume();
-  };
+  }
 
   /** Flushes what is queued, then closes; a peer that never reads is destroyed after a grace period. */
   close(): void {
@@ -255,12 +260,8 @@ export class ServerConnection {
     // The peer sent everything: what was kept back (at most one chunk) is handled now, whatever
     // the backpressure (every answer still passes the outbound limit), then the end is checked.
     this.peerEnded = true;
-    const p = this.pending;
-    this.pending = null;
-    if (p) {
-      this.handle(p.bodies, p.next, p.error);
-      if (this.closing) return;
-    }
+    this.handlePending();
+    if (this.closing) return;
     try {
       this.decoder.end();
     } catch (err) {
