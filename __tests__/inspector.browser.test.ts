@@ -83,7 +83,7 @@ let controlUrl: string;
 
 beforeAll(async () => {
   const executablePath = await browserPath();
-  hub = new InspectorHub({ intervalMs: 20, flushMs: 100, probeIndex: (id) => server?.store.get(id)?.nextIndex });
+  hub = new InspectorHub({ intervalMs: 20, flushMs: 100, probeIndex: (id) => server?.nextIndexOf(id) });
   server = await startServer({ intervalMs: 20, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300, reconnectWindowMs: 5000, actors: { inspect: hub.inspect } });
   proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
   await proxy.listen();

@@ -44,7 +44,7 @@ test('serves the page, its assets and the chart; the page references nothing out
   const everything = page.body + (await get('/app.js')).body + (await get('/app.css')).body;
   // The SVG namespace is a name, not a download; nothing else may point outside.
   expect(everything.replace(/http:\/\/www\.w3\.org\/2000\/svg/g, '')).not.toMatch(/https?:\/\/|\/\/[a-z0-9.-]+\.[a-z]{2,}\//i);
-  expect(JSON.parse((await get('/chart')).body).chart.root.children).toHaveLength(4);
+  expect(JSON.parse((await get('/chart')).body).chart.root.children).toHaveLength(5);
 });
 
 test('bad requests get 4xx and the server goes on: bad escape, unknown session, wrong method, foreign Host', async () => {
@@ -78,7 +78,9 @@ describe('only this machine reads the inspector', () => {
 
 test('the event stream: a full batch first, then batches of changes; pages beyond the cap get 503', async () => {
   const clock = new SimulatedClock();
-  const registry = new SessionRegistry(sessionMachine, { clock, inspect: hub.inspect });
+  // A client never heard: the check the heartbeat timer makes is answered LINK_SILENT.
+  const silent = sessionMachine.provide({ actions: { checkLiveness: ({ self }) => self.send({ type: 'LINK_SILENT' }) } });
+  const registry = new SessionRegistry(silent, { clock, inspect: hub.inspect });
   registry.start({ id: 'a'.repeat(32), length: 10, nextIndex: 0, connectionId: 1, heartbeatTimeoutMs: 6000, reconnectWindowMs: 30_000 });
   const batches: { full: boolean; rows: { state: string; index: number }[] }[] = [];
   const pages: http.ClientRequest[] = [];

@@ -47,7 +47,7 @@ describe('reduction of real session actors', () => {
 
     clock.increment(5000);
     setIndex(17);
-    registry.send(id, { type: 'RESUME', connectionId: 2, nextIndex: 17 });
+    registry.send(id, { type: 'RESUME', connectionId: 2, nextIndex: 17, epoch: 2 });
     expect(row).toMatchObject({ state: 'streaming', index: 17, indexAt: 6000, deadline: null, reconnects: 1 });
 
     registry.send(id, { type: 'ALL_SENT' });
@@ -80,9 +80,9 @@ describe('reduction of real session actors', () => {
     const { clock, vm, registry } = driven();
     registry.start(input('1111222233334444aaaabbbbccccdddd'));
     takeChanges(vm);
-    // The real server's guard reads the last heartbeat; the bare machine's guard is false, so
-    // provide one that says "heard recently" to keep the session alive across timeouts.
-    const alive = sessionMachine.provide({ guards: { heardRecently: () => true } });
+    // The real server answers each check with LINK_ALIVE while it hears the client; answer the
+    // same here, so the session stays alive across timeouts.
+    const alive = sessionMachine.provide({ actions: { checkLiveness: ({ self }) => self.send({ type: 'LINK_ALIVE', checkInMs: 6000 }) } });
     const reg2 = new SessionRegistry(alive, { clock, inspect: (ev) => applyInspection(vm, ev as unknown as InspectionLike, { now: clock.now() }) });
     reg2.start(input('9999888877776666aaaabbbbccccdddd', 2));
     takeChanges(vm);
@@ -151,7 +151,7 @@ describe('pure helpers', () => {
 describe('statechart from the machine definition', () => {
   test('the session machine: its states and transitions, as the machine declares them', () => {
     const chart = chartOf(sessionMachine);
-    expect(chart.root.children.map((c) => c.key)).toEqual(['streaming', 'suspended', 'expired', 'complete']);
+    expect(chart.root.children.map((c) => c.key)).toEqual(['streaming', 'suspended', 'expired', 'complete', 'handedOver']);
     const edges = chart.edges.map((e) => `${e.source} -${e.label}-> ${e.target}`);
     expect(edges).toEqual(
       expect.arrayContaining([
@@ -159,7 +159,10 @@ describe('statechart from the machine definition', () => {
         'session.suspended -RESUME-> session.streaming',
         'session.suspended -after reconnectWindow-> session.expired',
         'session.streaming.progress.ending -ACK-> session.complete',
-        'session.streaming.liveness.alive -after heartbeatTimeout-> session.suspended',
+        'session.streaming.liveness.alive -after heartbeatTimeout-> session.streaming.liveness.alive',
+        'session.streaming.liveness.alive -LINK_SILENT-> session.suspended',
+        'session.streaming -TAKEN_OVER-> session.handedOver',
+        'session.suspended -TAKEN_OVER-> session.handedOver',
       ]),
     );
   });

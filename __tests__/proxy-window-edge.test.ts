@@ -9,7 +9,7 @@
  */
 import { RelayProxy } from '../proxy/proxy';
 import type { SeqServer } from '../transport/server/server';
-import { startClient, startServer, waitFor, FAST } from './helpers/net';
+import { startClient, startServer, waitFor, FAST, storedSessions } from './helpers/net';
 
 const WINDOW = 1500;
 const MARGIN = 500;
@@ -48,7 +48,7 @@ describe.each([
     expect(result.reconnects).toBeGreaterThanOrEqual(1);
     expect(received).toEqual(Array.from({ length: LENGTH }, (_, i) => i));
     expect(resumedAt.length).toBeGreaterThanOrEqual(1);
-    await waitFor(() => server.store.size === 0, 'the completed session to be discarded');
+    await waitFor(() => storedSessions(server) === 0, 'the completed session to be discarded');
   });
 
   test(`lasting the window plus ${MARGIN} ms: a clear "expired" rejection, final`, async () => {
@@ -57,6 +57,6 @@ describe.each([
     expect(result.failure).toMatch(/expired/i);
     expect(result.failure).toMatch(/reconnect window/);
     expect(received.length).toBeLessThan(LENGTH);
-    expect(server.store.size).toBe(0);
+    expect(storedSessions(server)).toBe(0);
   });
 });

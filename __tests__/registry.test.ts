@@ -5,7 +5,7 @@
 import { SimulatedClock } from 'xstate';
 import { sessionMachine } from '../machines/session.machine';
 import { SessionRegistry } from '../transport/server/session-registry';
-import { startClient, startServer, waitFor } from './helpers/net';
+import { startClient, startServer, waitFor, storedSessions } from './helpers/net';
 
 /** SimulatedClock keeps its pending timeouts in a private map; its size is the timer count. */
 const pendingTimers = (clock: SimulatedClock) => (clock as unknown as { timeouts: Map<unknown, unknown> }).timeouts.size;
@@ -67,7 +67,7 @@ describe('a real server over TCP', () => {
       server.on('expired', () => expired++);
       for (const c of vanishing) c.stop();
       await waitFor(() => expired === 10, '10 sessions to expire', 5000);
-      await waitFor(() => server.sessionCount === 0 && server.store.size === 0 && server.connectionCount === 0, 'no session state');
+      await waitFor(() => server.sessionCount === 0 && storedSessions(server) === 0 && server.connectionCount === 0, 'no session state');
       // Close-grace timers of the last connections run out within about a second.
       await waitFor(() => timers() <= baseline, `timers back to the baseline of ${baseline}`, 5000);
     } finally {

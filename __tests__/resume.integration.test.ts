@@ -5,7 +5,7 @@
 import { sequenceChecksum } from '../core/sequence';
 import { RelayProxy } from '../proxy/proxy';
 import type { SeqServer } from '../transport/server/server';
-import { nextEvent, startClient, startServer, waitFor } from './helpers/net';
+import { nextEvent, startClient, startServer, waitFor, storedSessions } from './helpers/net';
 
 const ports = new WeakMap<RelayProxy, number>();
 
@@ -136,6 +136,6 @@ describe('resume through the proxy', () => {
     });
     expect(cuts).toBe(3);
     expect(results.reduce((a, r) => a + r.reconnects, 0)).toBeGreaterThan(0);
-    await waitFor(() => server.sessionCount === 0 && server.store.size === 0, 'no session state left', 5000);
+    await waitFor(() => server.sessionCount === 0 && storedSessions(server) === 0, 'no session state left', 5000);
   });
 });

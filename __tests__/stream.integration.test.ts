@@ -1,6 +1,6 @@
 import { sequenceChecksum, valueAt } from '../core/sequence';
 import { MessageType } from '../transport/protocol/constants';
-import { startClient, startServer } from './helpers/net';
+import { startClient, startServer, storedSessions } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 
 describe('streaming over real TCP', () => {
@@ -19,7 +19,7 @@ describe('streaming over real TCP', () => {
       expect(valueAt(seed, 0)).toBeDefined();
       await new Promise<void>((resolve) => (server.sessionCount === 0 ? resolve() : server.once('complete', () => resolve())));
       expect(server.sessionCount).toBe(0);
-      expect(server.store.size).toBe(0);
+      expect(storedSessions(server)).toBe(0);
     } finally {
       await server.close();
     }

@@ -38,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         host: cfg.inspectHost,
         machine: sessionMachine,
         intervalMs: cfg.interval,
-        probeIndex: (id) => server?.store.get(id)?.nextIndex,
+        probeIndex: (id) => server?.nextIndexOf(id),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

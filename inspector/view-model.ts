@@ -10,7 +10,7 @@
  * first 8 hex digits and nothing more.
  */
 
-export type TopState = 'streaming' | 'suspended' | 'expired' | 'complete';
+export type TopState = 'streaming' | 'suspended' | 'expired' | 'complete' | 'handedOver';
 
 export interface HistoryEntry {
   /** Epoch ms. */
@@ -102,6 +102,9 @@ function isLivenessCheck(eventType: string): boolean {
   return eventType.startsWith('xstate.after.') && eventType.includes('heartbeatTimeout');
 }
 
+/** The transport's answer to a liveness check ("heard, ask again later"): part of the same check. */
+const LIVENESS_ANSWER = 'LINK_ALIVE';
+
 function describeEvent(e: { type: string; [k: string]: unknown }): string {
   if (e.type.startsWith('xstate.after.')) return `after ${e.type.split('.')[2]}`;
   switch (e.type) {
@@ -131,7 +134,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
   const key = ev.actorRef.sessionId;
   if (ev.type === '@xstate.event' && ev.event) {
     const t = ev.event.type;
-    if (isLivenessCheck(t)) return false; // counted on the snapshot that follows
+    if (isLivenessCheck(t) || t === LIVENESS_ANSWER) return false; // counted on the snapshot that follows
     if (t === 'xstate.init' || !vm.rows.has(key)) return false;
     pushHistory(vm, key, { t: facts.now, kind: 'event', text: describeEvent(ev.event) }, limits);
     return false;
@@ -146,6 +149,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
     prev.livenessChecks++;
     return false;
   }
+  if (prev && prev.state === state && triggeredBy === LIVENESS_ANSWER) return false;
   const detail = statePath(ev.snapshot.value);
   if (!prev) {
     const row: SessionRow = {
@@ -181,7 +185,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
   row.reconnects = Number(ctx.reconnects ?? row.reconnects);
   row.updatedAt = facts.now;
   vm.dirty.add(key);
-  if (state === 'complete' || state === 'expired') {
+  if (state === 'complete' || state === 'expired' || state === 'handedOver') {
     if (state === 'complete') row.index = row.length;
     vm.finished.push(key);
     while (vm.finished.length > limits.keepFinished) {
@@ -196,7 +200,7 @@ export function applyInspection(vm: ViewModel, ev: InspectionLike, facts: Facts,
 }
 
 export function countsByState(vm: ViewModel): Record<TopState, number> {
-  const counts: Record<TopState, number> = { streaming: 0, suspended: 0, expired: 0, complete: 0 };
+  const counts: Record<TopState, number> = { streaming: 0, suspended: 0, expired: 0, complete: 0, handedOver: 0 };
   for (const r of vm.rows.values()) counts[r.state] = (counts[r.state] ?? 0) + 1;
   return counts;
 }

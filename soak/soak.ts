@@ -119,8 +119,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   // The server's own seed per session: the independent reference for every client's numbers.
   const seeds = new Map<string, Seed>();
   server.on('session', (id: string) => {
-    const r = server.store.get(id);
-    if (r) seeds.set(id, { hi: r.seedHi, lo: r.seedLo });
+    const seed = server.seedOf(id);
+    if (seed) seeds.set(id, seed);
   });
   const proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: server.port });
   proxy.on('error', (err: Error) => log.warn(`proxy: ${err.message}`));
@@ -248,8 +248,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   // A session is discarded on its client's ACK, or, when a fault ate the ACK, once the reconnect
   // window after END runs out (spec §3): wait for that, bounded.
   const deadline = performance.now() + opts.reconnectWindowMs + opts.heartbeatTimeoutMs + 2000;
-  while (server.store.size > 0 && performance.now() < deadline && !report.timedOut) await new Promise((r) => setTimeout(r, 10));
-  report.sessionsLeftOnServer = server.store.size;
+  while (server.sessionCount > 0 && performance.now() < deadline && !report.timedOut) await new Promise((r) => setTimeout(r, 10));
+  report.sessionsLeftOnServer = server.sessionCount;
   await proxy.close();
   await server.close();
   report.durationMs = performance.now() - started;

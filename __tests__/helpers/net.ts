@@ -1,4 +1,5 @@
 /** Shared helpers for tests over real sockets: servers on ephemeral ports, bounded waits. */
+import { InMemorySessionStore } from '../../transport/server/store/memory-store';
 import { NO_SOURCE_LIMITS } from '../../transport/server/admission';
 import { SeqServer, type ServerOptions } from '../../transport/server/server';
 import { runClient, type ClientOptions } from '../../transport/client/client';
@@ -72,4 +73,10 @@ export function nextEvent<T extends unknown[]>(
     };
     emitter.on(name, on);
   });
+}
+
+/** Session records the server's embedded store holds (tombstones of ended ones not counted). */
+export function storedSessions(server: SeqServer): number {
+  if (!(server.store instanceof InMemorySessionStore)) throw new Error('storedSessions reads the in-memory store only');
+  return server.store.size;
 }

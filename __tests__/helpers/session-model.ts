@@ -35,9 +35,12 @@ export function eventsFor(state: Snap): AnyEvent[] {
     { type: 'ACK' },
     { type: 'DISCONNECTED', connectionId: state.context.connectionId },
     { type: 'DISCONNECTED', connectionId: STALE_CONNECTION }, // stale: an older connection closing late
-    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: 4 },
-    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: input.length },
+    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: 4, epoch: state.context.epoch + 1 },
+    { type: 'RESUME', connectionId: state.context.connectionId + 1, nextIndex: input.length, epoch: state.context.epoch + 1 },
     { type: 'LINK_SILENT' },
+    { type: 'LINK_ALIVE', checkInMs: input.heartbeatTimeoutMs },
+    { type: 'TAKEN_OVER' },
+    { type: 'DRAIN' },
     ...[...AFTER.keys()].map((type) => ({ type })),
   ];
 }

@@ -4,10 +4,10 @@
 // sends a row only when its lifecycle changes, not once per number.
 'use strict';
 
-const STATES = ['streaming', 'suspended', 'expired', 'complete'];
+const STATES = ['streaming', 'suspended', 'expired', 'complete', 'handedOver'];
 const MAX_ROWS = 500;
 const rows = new Map();
-let counts = { streaming: 0, suspended: 0, expired: 0, complete: 0 };
+let counts = { streaming: 0, suspended: 0, expired: 0, complete: 0, handedOver: 0 };
 let intervalMs = 1000;
 let clockOffset = 0; // server time − page time
 let sortKey = 'createdAt';

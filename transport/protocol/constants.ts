@@ -68,6 +68,8 @@ export enum RejectCode {
   RATE_LIMITED = 13,
   /** A RESUME (version 2) names a session this server does not hold, issued by another server instance. */
   SERVER_RESTARTED = 14,
+  /** The server cannot reach its session store right now; nothing was done, try again. */
+  UNAVAILABLE = 15,
 }
 
 /**
@@ -85,6 +87,7 @@ export const RESUMABLE_REJECTS: ReadonlySet<RejectCode> = new Set([
   // later (after the client's backoff) may succeed.
   RejectCode.SERVER_FULL,
   RejectCode.RATE_LIMITED,
+  RejectCode.UNAVAILABLE,
 ]);
 
 export const ACK_VERDICT_MATCH = 0;

@@ -131,6 +131,15 @@ export class Admission {
   }
 
   /** A session created from `source` was discarded (complete or expired). */
+  /**
+   * A session created elsewhere (another node, or before a restart) is resumed from `source`:
+   * it counts against that source from now on, like one it created here, but is not refused —
+   * the client already holds it, and refusing would only make it retry.
+   */
+  sessionAdopted(source: string): void {
+    this.sessionsBySource.set(source, (this.sessionsBySource.get(source) ?? 0) + 1);
+  }
+
   sessionEnded(source: string): void {
     decrement(this.sessionsBySource, source);
   }

@@ -1,8 +1,14 @@
 /**
  * The handshake: a connection's first message, HELLO (a new session) or RESUME (an existing one
  * on a new connection), checked (version, limits, the session's existence and index) and
- * answered with WELCOME or a REJECT. Its questions (how many sessions, was this one expired, is
- * it live here) are the ones that turn asynchronous once the store is remote: they are all here.
+ * answered with WELCOME or a REJECT.
+ *
+ * Both ask the session store first, asynchronously: HELLO creates the record, RESUME claims it
+ * (fenced: the claim makes this node the owner at a new epoch, and tells the previous owner if
+ * that was another node). A resumed session whose actor is not on this node — another node's,
+ * or one from before this node restarted — gets a new actor built from the record and the
+ * RESUME: a RESUME always leads to streaming, so no timer of the old actor needs restoring.
+ * While the store cannot be reached, both are refused with UNAVAILABLE, which is resumable.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { shortId } from '../../core/logger';
@@ -11,7 +17,7 @@ import { INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, RejectCode } from '../pro
 import type { Hello, Resume } from '../protocol/codec';
 import type { Refusal } from './admission';
 import type { ServerConnection } from './server-connection';
-import type { SessionRecord } from './session-store';
+import type { ClaimResult, SessionIdentity, SessionRecord } from './store/session-store';
 import type { SessionRegistry } from './session-registry';
 import { SessionRuntime, type SessionServices } from './session-runtime';
 
@@ -24,49 +30,60 @@ export interface HandshakeSettings {
   readonly reconnectWindowMs: number;
 }
 
+/**
+ * How long the store keeps a streaming session of this node without hearing from it: time to
+ * send what is left, twice over (a loaded pacer runs late), then END's wait and the reconnect
+ * window, plus a minute. It only matters when the node dies while streaming: then a client may
+ * still resume that long. A live node writes again (suspend, complete) before it runs out.
+ */
+export function leaseMs(s: HandshakeSettings, remaining: number): number {
+  return 2 * remaining * s.intervalMs + s.heartbeatTimeoutMs + s.reconnectWindowMs + 60_000;
+}
+
 export class Handshake {
   constructor(
     private readonly settings: HandshakeSettings,
-    /** This process's instance id (hex): sent in version-2 WELCOMEs, compared with a RESUME's. */
-    private readonly instanceId: string,
+    /**
+     * This process's instance id (hex): its node id as the store's owner, sent in version-2
+     * WELCOMEs and compared with a RESUME's.
+     */
+    private readonly nodeId: string,
     private readonly services: SessionServices,
     private readonly registry: SessionRegistry,
     /** Over an admission limit: the server's REJECT and log line (shared with accept). */
     private readonly refuse: (conn: ServerConnection, r: Refusal) => void,
   ) {}
 
-  /** A new session: checked against the limits, then WELCOMEd and its actor started. */
-  hello(conn: ServerConnection, { version, length: requested }: Hello): void {
+  /** A new session: checked against the limits, stored, then WELCOMEd and its actor started. */
+  async hello(conn: ServerConnection, { version, length: requested }: Hello): Promise<void> {
     // The codec has already refused (UNSUPPORTED_VERSION) any version we do not speak: adopt it.
     conn.version = version;
     if (requested > MAX_LENGTH) {
       return conn.reject(RejectCode.BAD_REQUEST, `length ${requested} is out of range: ask for 1..${MAX_LENGTH}, or 0 to let the server choose`);
     }
-    if (this.services.store.size >= this.settings.maxSessions) {
+    if (this.services.live.size >= this.settings.maxSessions) {
       return this.refuse(conn, { kind: 'max-sessions', code: RejectCode.SERVER_FULL, reason: `server is full (${this.settings.maxSessions} sessions); try again later` });
     }
     const refused = this.services.admission.admitSession(conn.source);
     if (refused) return this.refuse(conn, refused);
     const length = requested === 0 ? randomInt(1, MAX_LENGTH + 1) : requested;
-    const idBytes = randomBytes(16);
     const seedBytes = randomBytes(8);
-    const id = idBytes.toString('hex');
-    const record: SessionRecord = {
-      id,
+    const identity: SessionIdentity = {
+      id: randomBytes(16).toString('hex'),
       seedHi: seedBytes.readUInt32BE(0),
       seedLo: seedBytes.readUInt32BE(4),
       length,
-      nextIndex: 0,
-      state: 'streaming',
-      deadline: null,
-      reconnects: 0,
       createdAt: Date.now(),
     };
-    this.services.store.put(record);
-    const session = new SessionRuntime(record, conn.source, this.services);
-    this.services.live.set(id, session);
-    conn.handshakeDone(id);
-    this.welcome(conn, record, 0);
+    let record: SessionRecord;
+    try {
+      record = await this.services.store.once((s) => s.create(identity, this.nodeId, leaseMs(this.settings, length)));
+    } catch (err) {
+      this.services.admission.sessionEnded(conn.source);
+      return this.unavailable(conn, err);
+    }
+    const id = record.id;
+    const session = this.adopt(conn, record, 0);
     this.services.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
     session.actor = this.registry.start({
       id,
@@ -75,41 +92,95 @@ export class Handshake {
       connectionId: conn.id,
       heartbeatTimeoutMs: this.settings.heartbeatTimeoutMs,
       reconnectWindowMs: this.settings.reconnectWindowMs,
+      epoch: record.epoch,
     });
     this.services.emit('session', id);
+    this.closedMeanwhile(conn, session);
   }
 
   /** An existing session continued on this connection at the client's next index. */
-  resume(conn: ServerConnection, { version, sessionId: idBytes, nextIndex, instanceId }: Resume): void {
+  async resume(conn: ServerConnection, { version, sessionId: idBytes, nextIndex, instanceId }: Resume): Promise<void> {
     conn.version = version;
     const id = idBytes.toString('hex');
-    const session = this.services.live.get(id);
-    // An actor that failed has left the registry; its session cannot be resumed.
-    if (!session || session.actor.getSnapshot().status !== 'active') {
-      if (this.services.store.wasExpired(id, Date.now())) {
+    let claim: ClaimResult;
+    try {
+      claim = await this.services.store.once((s) => s.claim(id, this.nodeId, nextIndex, leaseMs(this.settings, 0)));
+    } catch (err) {
+      return this.unavailable(conn, err);
+    }
+    if (conn.closed) {
+      // The client gave up while the store answered; the claim stands, so hold the session as
+      // suspended here (it is resumable again at once) rather than leave it streaming nowhere.
+      if (claim.kind !== 'claimed' || nextIndex > claim.record.length) return;
+    }
+    switch (claim.kind) {
+      case 'expired':
         this.services.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
         return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.settings.reconnectWindowMs} ms ran out`);
-      }
-      // Issued by another instance, which is gone (we are on its port) and did not hand it over.
-      if (instanceId && instanceId.toString('hex') !== this.instanceId) {
-        this.services.noisy.note('info', 'resume refused (server restarted)', conn.source, `resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.instanceId} (from ${conn.remote})`, { session: shortId(id) });
-        return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
-      }
-      this.services.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
-      return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is unknown to this server`);
+      case 'complete':
+      case 'unknown':
+        // Issued by another instance, which is gone (we are on its port) and did not hand it
+        // over: only a store that dies with its process can lose a session this way.
+        if (!this.services.store.store.shared && instanceId && instanceId.toString('hex') !== this.nodeId) {
+          this.services.noisy.note('info', 'resume refused (server restarted)', conn.source, `resume refused: session from instance ${instanceId.toString('hex')}, this is ${this.nodeId} (from ${conn.remote})`, { session: shortId(id) });
+          return conn.reject(RejectCode.SERVER_RESTARTED, `the server restarted and did not keep session ${shortId(id)}`);
+        }
+        this.services.noisy.note('info', 'resume refused (unknown)', conn.source, `resume refused: unknown session (from ${conn.remote})`, { session: shortId(id) });
+        return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is ${claim.kind === 'complete' ? 'complete' : 'unknown to this server'}`);
     }
-    const record = session.record;
+    const { record, previousOwner } = claim;
     if (nextIndex > record.length) {
       return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${record.length}`);
     }
-    conn.handshakeDone(id);
-    this.welcome(conn, record, nextIndex);
-    this.services.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(session.actor.getSnapshot().value)})`, { session: shortId(id) });
-    session.actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex });
-    this.services.emit('resumed', id, nextIndex);
+    const crossNode = previousOwner !== this.nodeId;
+    const here = this.services.live.get(id);
+    const actor = here?.actor;
+    if (here && actor && actor.getSnapshot().status === 'active') {
+      this.adopt(conn, record, nextIndex, here);
+      this.services.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(actor.getSnapshot().value)})`, { session: shortId(id) });
+      actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex, epoch: record.epoch });
+    } else {
+      // Not live here (another node's, or its actor already ended): a new actor from the
+      // record, streaming from the client's index. Its per-source count starts here.
+      if (here) this.services.live.delete(id);
+      this.services.admission.sessionAdopted(conn.source);
+      const session = this.adopt(conn, record, nextIndex);
+      this.services.log.info(`resumed at index ${nextIndex} from ${conn.remote} (${crossNode ? `from node ${previousOwner}` : 'actor rebuilt'})`, { session: shortId(id) });
+      session.actor = this.registry.start({
+        id,
+        length: record.length,
+        nextIndex,
+        connectionId: conn.id,
+        heartbeatTimeoutMs: this.settings.heartbeatTimeoutMs,
+        reconnectWindowMs: this.settings.reconnectWindowMs,
+        epoch: record.epoch,
+        reconnects: record.reconnects,
+      });
+    }
+    this.services.emit('resumed', id, nextIndex, crossNode);
+    this.closedMeanwhile(conn, this.services.live.get(id));
   }
 
-  private welcome(conn: ServerConnection, record: SessionRecord, startIndex: number): void {
+  /** The session is this connection's now: WELCOME, and the runtime that holds it. */
+  private adopt(conn: ServerConnection, record: SessionRecord, startIndex: number, existing?: SessionRuntime): SessionRuntime {
+    const session = existing ?? new SessionRuntime(record, conn.source, this.services);
+    if (!existing) this.services.live.set(record.id, session);
+    conn.handshakeDone(record.id);
+    if (!conn.closed) this.welcome(conn, record, startIndex);
+    return session;
+  }
+
+  /** The connection closed while the store answered: its close found no session to tell. */
+  private closedMeanwhile(conn: ServerConnection, session: SessionRuntime | undefined): void {
+    if (conn.closed) session?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
+  }
+
+  private unavailable(conn: ServerConnection, err: unknown): void {
+    this.services.noisy.note('warn', 'store unavailable', conn.source, `refused ${conn.remote}: session store unavailable (${(err as Error).message})`);
+    conn.reject(RejectCode.UNAVAILABLE, 'the session store is unavailable; try again shortly');
+  }
+
+  private welcome(conn: ServerConnection, record: SessionIdentity, startIndex: number): void {
     conn.send({
       type: MessageType.WELCOME,
       sessionId: Buffer.from(record.id, 'hex'),
@@ -121,6 +192,6 @@ export class Handshake {
       heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.settings.heartbeatTimeoutMs,
       // The answer has the size of the request's version: a version-1 client reads 45 bytes.
-      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.instanceId, 'hex') } : {}),
+      ...(conn.version >= INSTANCE_ID_VERSION ? { instanceId: Buffer.from(this.nodeId, 'hex') } : {}),
     });
   }}

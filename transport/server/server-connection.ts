@@ -55,6 +55,14 @@ export class ServerConnection {
   peakQueued = 0;
   /** Session this connection streams (set after a successful HELLO or RESUME). */
   sessionId: string | null = null;
+  /**
+   * HELLO or RESUME read, the store's answer not yet in: nothing else may come meanwhile, and
+   * what the connection does next (a protocol error's REJECT) waits for it, so the peer hears
+   * in the order it wrote.
+   */
+  awaitingStore: Promise<void> | null = null;
+  /** Messages that arrived while awaitingStore, handled in order once it settles (bounded). */
+  readonly deferred: Message[] = [];
   /** Protocol version of this peer's HELLO or RESUME: every answer follows it (the WELCOME's size). */
   version = 1;
   readonly remote: string;

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../../core/config';
 import type { Logger } from '../../core/logger';
 import type { AdmissionLimits } from './admission';
 import type { ServerTls } from '../tls-files';
-import type { SessionStore } from './session-store';
+import type { SessionStore } from './store/session-store';
 import type { RegistryOptions } from './session-registry';
 
 export interface ServerOptions {

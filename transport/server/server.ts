@@ -25,12 +25,20 @@ import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type S
 import { Handshake } from './handshake';
 import { ServerConnection, type ConnectionLimits } from './server-connection';
 import { createListener, type Listener } from './listener';
-import { InMemorySessionStore, type SessionStore } from './session-store';
+import { InMemorySessionStore } from './store/memory-store';
+import type { SessionStore } from './store/session-store';
+import { StoreLink } from './store/store-link';
 import { SessionRegistry } from './session-registry';
 import { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
 // SeqServer's callers (bin/server, the tests' helper) import its options from beside it.
 export { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
+
+/**
+ * Messages a connection may send between its HELLO/RESUME and the store's answer (heartbeats,
+ * mostly): kept and handled in order after it; more is not a client following the protocol.
+ */
+const MAX_DEFERRED = 64;
 
 /** How often refilled rate buckets are dropped. */
 const ADMISSION_SWEEP_MS = 10_000;
@@ -42,6 +50,8 @@ export class SeqServer extends EventEmitter {
    */
   readonly instanceId = randomBytes(INSTANCE_ID_BYTES).toString('hex');
   readonly store: SessionStore;
+  /** Every store call goes through it: outages logged once, lifecycle writes retried. */
+  readonly storeLink: StoreLink;
   readonly registry: SessionRegistry;
   private readonly log: Logger;
   private readonly listener: Listener;
@@ -53,6 +63,8 @@ export class SeqServer extends EventEmitter {
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;
+  private draining = false;
+  private unsubscribeTakeovers: (() => Promise<void>) | null = null;
   private readonly admission: Admission;
   /** Admitted connections that have not finished their handshake yet. */
   private readonly pending = new Set<ServerConnection>();
@@ -72,6 +84,7 @@ export class SeqServer extends EventEmitter {
     super();
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
+    this.storeLink = new StoreLink(this.store, this.log);
     this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
     this.admissionLimits = { ...DEFAULT_ADMISSION, ...opts.admission };
@@ -87,7 +100,7 @@ export class SeqServer extends EventEmitter {
       pacer: this.pacer,
       log: this.log,
       noisy: this.noisy,
-      store: this.store,
+      store: this.storeLink,
       admission: this.admission,
       live: this.sessions,
       connection: (id) => this.connections.get(id),
@@ -121,6 +134,8 @@ export class SeqServer extends EventEmitter {
   async listen(): Promise<number> {
     // A deep accept queue: a reconnect storm brings thousands of SYNs at once, and a dropped
     // SYN costs the client a 1 s retransmit.
+    // Before accepting: a claim by another node must reach us from the first session on.
+    this.unsubscribeTakeovers = await this.store.onTakeover(this.instanceId, (id, owner, epoch) => this.takenOver(id, owner, epoch));
     const port = await listenOn(this.server, { port: this.opts.port, host: this.opts.host, backlog: 4096 });
     this.planFiles();
     this.sweepTimer = setInterval(() => this.admission.sweep(), ADMISSION_SWEEP_MS);
@@ -170,6 +185,49 @@ export class SeqServer extends EventEmitter {
     return this.registry.size;
   }
 
+  /** The next index of a session live on this node (for the inspector, soak and tests). */
+  nextIndexOf(id: string): number | undefined {
+    return this.sessions.get(id)?.nextIndex;
+  }
+
+  /** The seed of a session live on this node: the soak's independent reference. */
+  seedOf(id: string): { hi: number; lo: number } | undefined {
+    return this.sessions.get(id)?.seed;
+  }
+
+  /** False while draining or while the session store cannot be reached (what /ready reports). */
+  get ready(): boolean {
+    return !this.closed && !this.draining && this.storeLink.reachable;
+  }
+
+  /** Another node claimed a session this node holds (its notice; a stale write says the same). */
+  private takenOver(id: string, owner: string, epoch: number): void {
+    const s = this.sessions.get(id);
+    const snap = s?.actor?.getSnapshot();
+    if (!s || snap?.status !== 'active' || snap.context.epoch >= epoch) return;
+    this.log.debug(`session claimed by node ${owner} at epoch ${epoch}`, { session: shortId(id) });
+    s.actor.send({ type: 'TAKEN_OVER' });
+  }
+
+  /**
+   * Graceful shutdown for rolling restarts: stop accepting, suspend every session in the store
+   * (its deadline starts now) and tell its client to resume — on another node, behind a load
+   * balancer — then close once the store has every write, or after `timeoutMs`.
+   */
+  async drain(timeoutMs = 5_000): Promise<{ sessions: number; settled: boolean }> {
+    if (this.closed || this.draining) return { sessions: 0, settled: true };
+    this.draining = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.pending) conn.reject(RejectCode.SHUTTING_DOWN, 'server is restarting; try again');
+    const sessions = this.sessions.size;
+    for (const s of [...this.sessions.values()]) s.actor.send({ type: 'DRAIN' });
+    const settled = await this.storeLink.settled(timeoutMs);
+    this.log.info(`drained ${sessions} session(s); store writes ${settled ? 'all landed' : `still pending after ${timeoutMs} ms: ${this.storeLink.pendingWrites}`}`);
+    await this.close();
+    await stopped;
+    return { sessions, settled };
+  }
+
   /** Most bytes queued for any one connection since start: never above the limit plus one frame. */
   get peakQueuedBytes(): number {
     let peak = this.peakQueued;
@@ -187,6 +245,8 @@ export class SeqServer extends EventEmitter {
     this.closed = true;
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.storeLink.close();
+    void this.unsubscribeTakeovers?.().catch(() => {});
     this.noisy.close();
     this.pacer.clear();
     this.registry.stopAll();
@@ -207,11 +267,7 @@ export class SeqServer extends EventEmitter {
     const conn = new ServerConnection(this.nextConnectionId++, socket, this.connectionLimits, {
       onMessage: (c, m) => this.onMessage(c, m),
       onClose: (c) => this.onConnectionClose(c),
-      onProtocolError: (c, err) => {
-        // A ProtocolError may carry a more precise code (UNSUPPORTED_VERSION); its text may quote the peer.
-        this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${escapeText(err.message)}`, sessionMeta(c));
-        c.reject(err instanceof ProtocolError ? err.code : RejectCode.PROTOCOL_ERROR, err.message);
-      },
+      onProtocolError: (c, err) => this.protocolError(c, err),
       onSlowConsumer: (c, queued) => {
         this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
       },
@@ -257,8 +313,14 @@ export class SeqServer extends EventEmitter {
 
   private onMessage(conn: ServerConnection, msg: Message): void {
     if (conn.sessionId === null) {
-      if (msg.type === MessageType.HELLO) return this.handshake.hello(conn, msg);
-      if (msg.type === MessageType.RESUME) return this.handshake.resume(conn, msg);
+      // The store answers first: what comes meanwhile (heartbeats) is handled after, in order.
+      if (conn.awaitingStore) {
+        if (conn.deferred.length >= MAX_DEFERRED) return this.unexpected(conn, msg, `more than ${MAX_DEFERRED} messages before WELCOME`);
+        conn.deferred.push(msg);
+        return;
+      }
+      if (msg.type === MessageType.HELLO) return this.handshaking(conn, this.handshake.hello(conn, msg));
+      if (msg.type === MessageType.RESUME) return this.handshaking(conn, this.handshake.resume(conn, msg));
       return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
     }
     const id = conn.sessionId;
@@ -288,6 +350,27 @@ export class SeqServer extends EventEmitter {
       default:
         return this.unexpected(conn, msg, 'the session is already established');
     }
+  }
+
+  private handshaking(conn: ServerConnection, done: Promise<void>): void {
+    conn.awaitingStore = done
+      .catch((err: Error) => {
+        this.log.error(`handshake failed: ${err.message}`);
+        conn.reject(RejectCode.UNAVAILABLE, 'the server could not complete the handshake; try again');
+      })
+      .finally(() => {
+        conn.awaitingStore = null;
+        for (const msg of conn.deferred.splice(0)) if (!conn.closed) this.onMessage(conn, msg);
+      });
+  }
+
+  private protocolError(c: ServerConnection, err: Error): void {
+    // Frames before the bad one are answered first (PROTOCOL.md §3), a pending handshake too.
+    if (c.awaitingStore) return void c.awaitingStore.then(() => this.protocolError(c, err));
+    if (c.closed) return;
+    // A ProtocolError may carry a more precise code (UNSUPPORTED_VERSION); its text may quote the peer.
+    this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${escapeText(err.message)}`, sessionMeta(c));
+    c.reject(err instanceof ProtocolError ? err.code : RejectCode.PROTOCOL_ERROR, err.message);
   }
 
   private unexpected(conn: ServerConnection, msg: Message, why: string): void {

@@ -1,10 +1,12 @@
 /**
- * One live session on this server: its record, its current connection, its pacer entry and the
- * effects the session machine asks for, in one object found once per event (by the session id)
- * instead of three maps (store, streams, registry) looked up for the same id.
+ * One live session on this server: its identity, its current connection, its pacer entry and
+ * the effects the session machine asks for, in one object found once per event (by the session
+ * id) instead of three maps (store, streams, registry) looked up for the same id.
  *
  * The per-number hot path (`sendNext`) lives here too, as a plain function the pacer calls with
- * the runtime: no lookup and no allocation per number beyond the frame itself.
+ * the runtime: no lookup, no store and no allocation per number beyond the frame itself. The
+ * store is written only at lifecycle edges (suspend, expire, complete), fenced by the epoch the
+ * machine holds; a write refused as stale means another node took the session over.
  */
 import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { shortId, type Logger } from '../../core/logger';
@@ -15,7 +17,8 @@ import { encodeNumber } from '../protocol/codec';
 import type { Admission } from './admission';
 import type { Pacer, PacerEntry } from './pacer';
 import type { ServerConnection } from './server-connection';
-import type { SessionRecord, SessionStore } from './session-store';
+import type { SessionIdentity } from './store/session-store';
+import type { StoreLink } from './store/store-link';
 import type { SessionActor } from './session-registry';
 
 /** What every runtime of one server shares (one object per server, not per session). */
@@ -26,13 +29,13 @@ export interface SessionServices {
   readonly log: Logger;
   /** Peer-caused warnings, aggregated per source and period. */
   readonly noisy: RepeatedLog;
-  readonly store: SessionStore;
+  readonly store: StoreLink;
   readonly admission: Admission;
   /** The live runtimes by session id: the one place a session is looked up. */
   readonly live: Map<string, SessionRuntime>;
   /** The open connection with this id (the machine names connections by id). */
   connection(id: number): ServerConnection | undefined;
-  /** The server's events ('session', 'resumed', 'suspended', 'expired', 'complete'). */
+  /** The server's events ('session', 'resumed', 'suspended', 'expired', 'complete', 'takeover'). */
   emit(event: string, ...args: unknown[]): boolean;
 }
 
@@ -42,6 +45,7 @@ const LIVENESS_BACKSTOP = 5;
 const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]> = {
   'heartbeat-timeout': [RejectCode.HEARTBEAT_TIMEOUT, 'no heartbeat within the timeout; resume on a new connection'],
   'taken-over': [RejectCode.SESSION_TAKEN_OVER, 'another connection resumed this session'],
+  draining: [RejectCode.SHUTTING_DOWN, 'server is restarting; resume the session (another node may take it)'],
 };
 
 export class SessionRuntime {
@@ -53,15 +57,18 @@ export class SessionRuntime {
   actor!: SessionActor;
   /** performance.now() of the last frame from the client; the heartbeat timeout reads it. */
   heardAt = performance.now();
+  /** Next index to send: the only hot field, never written to the store per number. */
+  nextIndex: number;
   private checksum: number | null = null;
 
   constructor(
-    readonly record: SessionRecord,
+    readonly record: SessionIdentity,
     /** The address that created it: its per-source session count is released when it ends. */
     readonly source: string,
     readonly services: SessionServices,
   ) {
     this.seed = { hi: record.seedHi, lo: record.seedLo };
+    this.nextIndex = 0;
   }
 
   /** A frame from `conn`: only the connection currently streaming keeps the session alive. */
@@ -78,14 +85,25 @@ export class SessionRuntime {
 
   startStreaming(context: SessionContext): void {
     const conn = this.services.connection(context.connectionId);
-    const r = this.record;
-    r.nextIndex = context.nextIndex;
-    r.state = 'streaming';
-    r.deadline = null;
-    r.reconnects = context.reconnects;
+    this.nextIndex = context.nextIndex;
     this.heardAt = performance.now();
     this.conn = conn && !conn.closed ? conn : null;
     if (this.conn && context.nextIndex < context.length) this.entry = this.services.pacer.add(this);
+  }
+
+  /** The heartbeat timer asks: answer LINK_ALIVE with when to ask again, or LINK_SILENT. */
+  checkLiveness(context: SessionContext): void {
+    const timeout = context.heartbeatTimeoutMs;
+    const silence = performance.now() - this.heardAt;
+    if (silence >= timeout) return void this.actor.send({ type: 'LINK_SILENT' });
+    // While the pacer visits the session (at least once per timeout), it checks the silence
+    // itself and sends LINK_SILENT: the timer is only a backstop then, and asks a few times
+    // less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
+    // Otherwise ask again when the last thing heard becomes a timeout old: on time, no earlier.
+    // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
+    // tick that threw) no longer counts, so the next check is exact again.
+    const paced = this.entry?.active === true && this.services.intervalMs < timeout;
+    this.actor.send({ type: 'LINK_ALIVE', checkInMs: paced ? LIVENESS_BACKSTOP * timeout : Math.ceil(timeout - silence) });
   }
 
   stopStreaming(): void {
@@ -106,38 +124,58 @@ export class SessionRuntime {
     if (!conn) return;
     if (reason === 'complete') conn.close();
     else {
-      this.services.noisy.note('warn', reason, conn.source, `closing connection: ${reason}`, { session: shortId(context.id), index: this.record.nextIndex });
+      this.services.noisy.note('warn', reason, conn.source, `closing connection: ${reason}`, { session: shortId(context.id), index: this.nextIndex });
       conn.reject(...CLOSE_CODES[reason]);
     }
   }
 
   suspend(context: SessionContext): void {
     this.conn = null;
-    this.record.state = 'suspended';
-    this.record.deadline = Date.now() + context.reconnectWindowMs;
-    this.services.log.info(`suspended at index ${this.record.nextIndex}; resumable for ${context.reconnectWindowMs} ms`, { session: shortId(context.id) });
-    this.services.emit('suspended', context.id);
+    const { id, epoch, reconnectWindowMs } = context;
+    const at = this.nextIndex;
+    this.services.log.info(`suspended at index ${at}; resumable for ${reconnectWindowMs} ms`, { session: shortId(id) });
+    this.services.emit('suspended', id);
+    // The store's deadline, not this node's timer, is what another node will go by.
+    void this.services.store.write((s) => s.suspend(id, epoch, at, reconnectWindowMs)).then((r) => {
+      if (r === 'lost') this.lost(context);
+    });
   }
 
   expire(context: SessionContext): void {
     this.forget();
-    this.services.store.markExpired(context.id, Date.now());
+    // 'lost' here is harmless: another node claimed it (or the store expired it first).
+    void this.services.store.write((s) => s.expire(context.id, context.epoch));
     this.services.log.info('reconnect window ran out: session expired', { session: shortId(context.id) });
     this.services.emit('expired', context.id);
   }
 
   finish(context: SessionContext): void {
     this.forget();
+    void this.services.store.write((s) => s.complete(context.id, context.epoch));
     this.services.log.info(`complete after ${context.reconnects} reconnect(s)`, { session: shortId(context.id) });
     this.services.emit('complete', context.id);
+  }
+
+  /** Another node holds the session now: this node lets go, leaving the store to the new owner. */
+  release(context: SessionContext): void {
+    this.forget();
+    this.services.log.info('taken over by another node', { session: shortId(context.id) });
+    this.services.emit('takeover', context.id);
+  }
+
+  /** A fenced write was refused: someone claimed the session after this node's epoch. */
+  private lost(context: SessionContext): void {
+    if (this.services.live.get(context.id) !== this) return;
+    const snap = this.actor.getSnapshot();
+    if (snap.status === 'active' && snap.context.epoch === context.epoch) this.actor.send({ type: 'TAKEN_OVER' });
   }
 
   private forget(): void {
     const { services, record } = this;
     if (this.entry) services.pacer.remove(this.entry);
+    this.entry = null;
     services.admission.sessionEnded(this.source);
-    services.live.delete(record.id);
-    services.store.delete(record.id);
+    if (services.live.get(record.id) === this) services.live.delete(record.id);
   }
 }
 
@@ -154,17 +192,16 @@ export function sendNext(s: SessionRuntime): boolean {
     s.actor.send({ type: 'LINK_SILENT' });
     return false;
   }
-  const r = s.record;
-  const index = r.nextIndex;
+  const index = s.nextIndex;
   if (!conn.write(encodeNumber(index, valueAt(s.seed, index)))) {
     // Cut as a slow consumer: the close suspends the session.
     s.entry = null;
     return false;
   }
-  r.nextIndex = index + 1;
+  s.nextIndex = index + 1;
   const log = s.services.log;
-  if (log.isDebugEnabled()) log.debug('number sent', { session: shortId(r.id), index });
-  if (r.nextIndex < r.length) return true;
+  if (log.isDebugEnabled()) log.debug('number sent', { session: shortId(s.record.id), index });
+  if (s.nextIndex < s.record.length) return true;
   s.entry = null;
   s.actor.send({ type: 'ALL_SENT' });
   return false;
@@ -186,25 +223,9 @@ export function pacingFailed(err: unknown, s: SessionRuntime): void {
  */
 export function bindSessionMachine(services: SessionServices): SessionMachine {
   const { live } = services;
-  const silence = (s: SessionRuntime | undefined) => (s ? performance.now() - s.heardAt : Infinity);
   return sessionMachine.provide({
-    guards: {
-      heardRecently: ({ context }) => silence(live.get(context.id)) < context.heartbeatTimeoutMs,
-    },
-    delays: {
-      // While the pacer visits the session (at least once per timeout), it checks the silence
-      // itself and sends LINK_SILENT: the timer is only a backstop then, and re-arms a few
-      // times less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
-      // Otherwise it fires when the last thing heard becomes a timeout old: on time, no earlier.
-      // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
-      // tick that threw) no longer counts, so the next arm is exact again.
-      heartbeatTimeout: ({ context }) => {
-        const s = live.get(context.id);
-        if (s?.entry?.active && services.intervalMs < context.heartbeatTimeoutMs) return LIVENESS_BACKSTOP * context.heartbeatTimeoutMs;
-        return Math.max(1, Math.ceil(context.heartbeatTimeoutMs - Math.min(silence(s), context.heartbeatTimeoutMs)));
-      },
-    },
     actions: {
+      checkLiveness: ({ context }) => live.get(context.id)?.checkLiveness(context),
       startStreaming: ({ context }) => live.get(context.id)?.startStreaming(context),
       stopStreaming: ({ context }) => live.get(context.id)?.stopStreaming(),
       sendEnd: ({ context }) => live.get(context.id)?.sendEnd(),
@@ -212,6 +233,7 @@ export function bindSessionMachine(services: SessionServices): SessionMachine {
       suspend: ({ context }) => live.get(context.id)?.suspend(context),
       expire: ({ context }) => live.get(context.id)?.expire(context),
       finish: ({ context }) => live.get(context.id)?.finish(context),
+      release: ({ context }) => live.get(context.id)?.release(context),
     },
   });
 }

@@ -1,0 +1,135 @@
+/**
+ * Two server nodes sharing one session store: a session started on A continues on B at the
+ * exact next index; a half-open A hears SESSION_TAKEN_OVER when it thaws; A's timers never touch
+ * what B holds. Run against every shared store the tests can start (see storeKinds()).
+ */
+import { sequenceChecksum, valueAt } from '../core/sequence';
+import { RelayProxy } from '../proxy/proxy';
+import { MessageType, RejectCode } from '../transport/protocol/constants';
+import type { Message } from '../transport/protocol/codec';
+import type { SeqServer } from '../transport/server/server';
+import type { SessionStore } from '../transport/server/store/session-store';
+import { FAST, startServer, waitFor } from './helpers/net';
+import { RawClient } from './helpers/raw-client';
+import { storeKinds } from './helpers/stores';
+
+const LENGTH = 40;
+
+/** The NUMBER frames a client holds, as [index, value]. */
+const numbers = (c: RawClient) =>
+  c.messages.filter((m): m is Extract<Message, { type: MessageType.NUMBER }> => m.type === MessageType.NUMBER).map((m) => [m.index, m.value] as const);
+
+describe.each(storeKinds())('two nodes sharing a %s store', (_kind, open) => {
+  let stores: SessionStore[] = [];
+  let servers: SeqServer[] = [];
+  const clients: RawClient[] = [];
+  let proxy: RelayProxy | null = null;
+
+  async function nodes(): Promise<[SeqServer, SeqServer]> {
+    const [sa, sb] = await open(2);
+    stores = [sa, sb];
+    // A longer window than FAST: the test checks A's window timer stays harmless after B claims.
+    const a = await startServer({ store: sa, reconnectWindowMs: 600 });
+    const b = await startServer({ store: sb, reconnectWindowMs: 600 });
+    servers = [a, b];
+    return [a, b];
+  }
+
+  async function client(port: number): Promise<RawClient> {
+    const c = await RawClient.connect(port);
+    c.startHeartbeats(FAST.heartbeatIntervalMs);
+    clients.push(c);
+    return c;
+  }
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await proxy?.close();
+    proxy = null;
+    for (const s of servers) await s.close();
+    for (const s of stores) await s.close();
+  });
+
+  it('a session started on A, cut, resumes on B at the exact next index; A lets go and its window timer is harmless', async () => {
+    const [a, b] = await nodes();
+    const c1 = await client(a.port);
+    c1.hello(LENGTH, 2);
+    const welcome = await c1.next(MessageType.WELCOME);
+    const id = welcome.sessionId.toString('hex');
+    await waitFor(() => numbers(c1).length >= 10, 'ten numbers from A');
+    c1.close();
+    await waitFor(() => a.registry.get(id)?.getSnapshot().matches('suspended') === true, 'A to suspend the session');
+    const got = numbers(c1);
+    const c2 = await client(b.port);
+    c2.resume(welcome.sessionId, got.length, welcome.instanceId);
+    const w2 = await c2.next(MessageType.WELCOME);
+    expect(w2.startIndex).toBe(got.length);
+    expect(w2.instanceId?.toString('hex')).toBe(b.instanceId);
+    const end = await c2.next(MessageType.END);
+    const all = [...got, ...numbers(c2)];
+    expect(all.map(([i]) => i)).toEqual([...Array(LENGTH).keys()]);
+    const seed = { hi: welcome.seedHi, lo: welcome.seedLo };
+    for (const [i, v] of all) expect(v).toBe(valueAt(seed, i));
+    expect(end.checksum).toBe(sequenceChecksum(seed, LENGTH));
+    // A heard of B's claim and let go: no actor, so no window timer left to expire anything.
+    await waitFor(() => a.registry.get(id) === undefined, "A's actor to stop");
+    const expired: string[] = [];
+    a.on('expired', (sid: string) => expired.push(sid));
+    c2.send({ type: MessageType.ACK, verdict: 0 });
+    await waitFor(() => b.registry.get(id) === undefined, 'B to complete the session');
+    expect(await stores[1].inspect(id)).toBe('complete');
+    // Past A's reconnect window (600 ms from its suspension): A expired nothing.
+    const t0 = Date.now();
+    await waitFor(() => Date.now() - t0 > 700, "A's reconnect window to pass", 2000);
+    expect(expired).toEqual([]);
+    expect(await stores[0].inspect(id)).toBe('complete');
+  });
+
+  it('a half-open A gets SESSION_TAKEN_OVER when it thaws, and the sequence on B stays exact', async () => {
+    const [a, b] = await nodes();
+    proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: a.port });
+    const c1 = await client(await proxy.listen());
+    c1.stopHeartbeats(); // a frozen link carries none anyway; A must not time out before B claims
+    c1.hello(LENGTH, 2);
+    const welcome = await c1.next(MessageType.WELCOME);
+    const id = welcome.sessionId.toString('hex');
+    await waitFor(() => numbers(c1).length >= 5, 'five numbers through the proxy');
+    proxy.freeze();
+    const got = numbers(c1).length;
+    const c2 = await client(b.port);
+    c2.resume(welcome.sessionId, got, welcome.instanceId);
+    await c2.next(MessageType.WELCOME);
+    await waitFor(() => a.registry.get(id) === undefined, "A to let go on B's claim");
+    proxy.unfreeze();
+    const reject = await c1.next(MessageType.REJECT, 'REJECT on the thawed connection');
+    expect(reject.code).toBe(RejectCode.SESSION_TAKEN_OVER);
+    await c2.next(MessageType.END);
+    const seed = { hi: welcome.seedHi, lo: welcome.seedLo };
+    const tail = numbers(c2);
+    expect(tail.map(([i]) => i)).toEqual([...Array(LENGTH - got).keys()].map((k) => k + got));
+    for (const [i, v] of tail) expect(v).toBe(valueAt(seed, i));
+  });
+
+  it('a RESUME of a session another node completed hears UNKNOWN_SESSION, and of one expired on the store SESSION_EXPIRED', async () => {
+    const [a, b] = await nodes();
+    const c1 = await client(a.port);
+    c1.hello(3, 2);
+    const w = await c1.next(MessageType.WELCOME);
+    await c1.next(MessageType.END);
+    c1.send({ type: MessageType.ACK, verdict: 0 });
+    await waitFor(() => a.sessionCount === 0, 'A to complete it');
+    const c2 = await client(b.port);
+    c2.resume(w.sessionId, 3, w.instanceId);
+    expect((await c2.next(MessageType.REJECT)).code).toBe(RejectCode.UNKNOWN_SESSION);
+
+    const c3 = await client(a.port);
+    c3.hello(LENGTH, 2);
+    const w3 = await c3.next(MessageType.WELCOME);
+    c3.close();
+    // A's window is 600 ms; the store's deadline is the same: past it, B must say expired.
+    await waitFor(() => a.sessionCount === 0, "A's window to run out", 3000);
+    const c4 = await client(b.port);
+    c4.resume(w3.sessionId, 0, w3.instanceId);
+    expect((await c4.next(MessageType.REJECT)).code).toBe(RejectCode.SESSION_EXPIRED);
+  });
+});
