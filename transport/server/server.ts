@@ -67,12 +67,13 @@ export class SeqServer extends EventEmitter {
   /** The same for every connection: built once, not per accept. */
   private readonly connectionLimits: ConnectionLimits;
   private readonly admissionLimits: AdmissionLimits;
+  private numbersSentValue = 0; // metrics:
 
   constructor(private readonly opts: ServerOptions) {
     super();
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
-    this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
+    this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, (s) => this.sendCounted(s), undefined, pacingFailed); // metrics: was sendNext
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
     this.admissionLimits = { ...DEFAULT_ADMISSION, ...opts.admission };
     this.admission = new Admission(this.admissionLimits, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
@@ -181,6 +182,25 @@ export class SeqServer extends EventEmitter {
     return this.connections.size;
   }
 
+  // metrics: the two getters /metrics and /ready read (the lead's rewrite may back them itself).
+  /** Numbers written to clients since start; one sent again after a resume counts again. */ // metrics:
+  get numbersSent(): number { // metrics:
+    return this.numbersSentValue; // metrics:
+  } // metrics:
+
+  /** Taking new sessions and resumes (what /ready answers): false once closing. */ // metrics:
+  get ready(): boolean { // metrics:
+    return !this.closed; // metrics:
+  } // metrics:
+
+  /** The hot path, counted: what sendNext moved the session's next index by. */ // metrics:
+  private sendCounted(s: SessionRuntime): boolean { // metrics:
+    const from = s.record.nextIndex; // metrics:
+    const more = sendNext(s); // metrics:
+    this.numbersSentValue += s.record.nextIndex - from; // metrics:
+    return more; // metrics:
+  } // metrics:
+
   /** Stops accepting, tells every client we are going away (they may resume elsewhere or later). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -222,6 +242,7 @@ export class SeqServer extends EventEmitter {
         this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
         c.reject(RejectCode.HANDSHAKE_TIMEOUT, `send HELLO or RESUME within ${this.opts.handshakeTimeoutMs} ms`);
       },
+      onReject: (_c, code) => this.emit('rejected', code), // metrics:
       onHandshakeEnd: (c) => {
         if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
       },
