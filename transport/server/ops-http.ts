@@ -90,6 +90,6 @@ function send(req: http.IncomingMessage, res: http.ServerResponse, status: numbe
 export function notReadyReason(server: { readonly ready: boolean; readonly store: unknown }): string | null {
   if (server.ready) return null;
   const store = server.store as { available?: unknown; description?: unknown } | null;
-  if (store && store.available === false) return `session store ${String(store.description ?? '')} unreachable`.replace('  ', ' ');
+  if (store && store.available === false) return `session store ${typeof store.description === 'string' ? `${store.description} ` : ''}unreachable`;
   return 'draining: not taking new sessions or resumes';
 }
