@@ -6,14 +6,16 @@ import { SeqServer } from '../transport/server/server';
 import { serverTls, type ServerTls } from '../transport/tls-files';
 import { sessionMachine } from '../machines/session.machine';
 import { InspectError, launchInspection, type Inspection } from '../inspector/launch';
+import { ServerMetrics } from '../transport/server/metrics';
+import { notReadyReason, OpsHttpServer } from '../transport/server/ops-http';
 import { configOrExit, EXIT_FAILURE, EXIT_USAGE } from './run';
 
 const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
-  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'metricsPort', 'metricsHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
+  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n  server --metrics-port 9464 --metrics-host 0.0.0.0   Prometheus GET /metrics, HAProxy GET /ready\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -55,6 +57,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     log.info(inspection.describe);
   }
+  // Made before the server, so a store given to it can be wrapped with instrumentStore(store, metrics).
+  const metrics = cfg.metricsPort > 0 ? new ServerMetrics() : null;
   server = new SeqServer({
     host: cfg.host,
     port: cfg.port,
@@ -95,6 +99,26 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.end();
     return;
   }
+  let ops: OpsHttpServer | null = null;
+  if (metrics) {
+    metrics.observe(server);
+    const node = server;
+    ops = new OpsHttpServer({ metrics: () => metrics.text(), notReady: () => notReadyReason(node) });
+    try {
+      await ops.listen(cfg.metricsHost, cfg.metricsPort);
+      log.info(`metrics on ${ops.url}/metrics, readiness on ${ops.url}/ready`);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? `port ${cfg.metricsPort} is already in use` : e.code === 'EADDRNOTAVAIL' ? `${cfg.metricsHost} is not an address of this machine` : e.message;
+      log.error(`cannot serve metrics on ${cfg.metricsHost}:${cfg.metricsPort}: ${why}`);
+      metrics.close();
+      await server.close();
+      await inspection?.close();
+      log.on('finish', () => process.exit(EXIT_FAILURE));
+      log.end();
+      return;
+    }
+  }
   // A status line now and then, never one per number (that is what debug is for).
   const status = setInterval(() => {
     if (server.sessionCount > 0) log.info(`${server.sessionCount} session(s), ${server.connectionCount} connection(s)`);
@@ -108,6 +132,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.info(`${signal}: shutting down`);
     clearInterval(status);
     await server!.close();
+    // After the server: while it drains, /ready keeps answering 503 to the load balancer.
+    await ops?.close();
+    metrics?.close();
     await inspection?.close();
     log.on('finish', () => process.exit(0));
     log.end();

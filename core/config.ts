@@ -65,6 +65,8 @@ export const SETTINGS = {
     help: `live session inspector: --inspect (web page on port ${DEFAULT_INSPECT_PORT}), --inspect=PORT (0: any free port), --inspect=stately (Stately's inspector, needs internet), --inspect=ws://HOST:PORT (a @statelyai/inspect WebSocket receiver)`,
   }),
   inspectHost: setting({ kind: 'string', flag: 'inspect-host', env: 'SEQSTREAM_INSPECT_HOST', default: '127.0.0.1', help: 'address the inspector page listens on (it shows every session: keep it on loopback)' }),
+  metricsPort: setting({ kind: 'count', flag: 'metrics-port', env: 'SEQSTREAM_METRICS_PORT', default: 0, min: 0, max: 65535, help: 'serve Prometheus metrics (GET /metrics) and the load balancer\'s readiness check (GET /ready) on this port (0: off)' }),
+  metricsHost: setting({ kind: 'string', flag: 'metrics-host', env: 'SEQSTREAM_METRICS_HOST', default: '127.0.0.1', help: 'address of --metrics-port (no Host check: scrapers and health checks come from other hosts; give the address they reach this node on)' }),
   controlHost: setting({ kind: 'string', flag: 'control-host', env: 'SEQSTREAM_CONTROL_HOST', default: '127.0.0.1', help: 'address of the proxy\'s HTTP control API (keep it on loopback: it can cut every connection)' }),
   controlPort: setting({ kind: 'count', flag: 'control-port', env: 'SEQSTREAM_CONTROL_PORT', default: 49157, min: 0, max: 65535, help: 'port of the proxy\'s HTTP control API (0: no API)' }),
   chaos: setting({ kind: 'string', flag: 'chaos', env: 'SEQSTREAM_CHAOS', default: '', help: 'inject random faults of these kinds: "all" or a list such as cut,reset,freeze,latency,slicer ("" : off)' }),

@@ -20,6 +20,8 @@ export interface ConnectionHandlers {
   onSlowConsumer(conn: ServerConnection, queued: number): void;
   /** The peer sent more messages than its budget: the connection is being cut (REJECT RATE_LIMITED). */
   onFlood(conn: ServerConnection): void;
+  /** A REJECT with this code is being sent (once per connection): counted by code for /metrics. */
+  onReject(conn: ServerConnection, code: RejectCode): void;
 }
 
 export interface ConnectionLimits {
@@ -149,6 +151,7 @@ export class ServerConnection {
   /** Tells the peer why, then closes. The REJECT is the one frame allowed past the limit. */
   reject(code: RejectCode, reason: string): void {
     if (this.closing) return;
+    this.handlers.onReject(this, code);
     this.socket.write(encode({ type: MessageType.REJECT, code, reason }));
     this.notePeak();
     this.close();

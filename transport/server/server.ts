@@ -72,6 +72,8 @@ export class SeqServer extends EventEmitter {
   private readonly noisy: RepeatedLog;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly services: SessionServices;
+  /** Written on the hot path (one increment per number), read by /metrics. */
+  private readonly counters = { numbersSent: 0 };
   private readonly handshake: Handshake;
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
@@ -103,6 +105,7 @@ export class SeqServer extends EventEmitter {
       store: this.storeLink,
       admission: this.admission,
       live: this.sessions,
+      counters: this.counters,
       connection: (id) => this.connections.get(id),
       emit: (event, ...args) => this.emit(event, ...args),
     };
@@ -239,6 +242,11 @@ export class SeqServer extends EventEmitter {
     return this.connections.size;
   }
 
+  /** Numbers written to clients since start; one sent again after a resume counts again. */
+  get numbersSent(): number {
+    return this.counters.numbersSent;
+  }
+
   /** Stops accepting, tells every client we are going away (they may resume elsewhere or later). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -278,6 +286,7 @@ export class SeqServer extends EventEmitter {
         this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
         c.reject(RejectCode.HANDSHAKE_TIMEOUT, `send HELLO or RESUME within ${this.opts.handshakeTimeoutMs} ms`);
       },
+      onReject: (_c, code) => this.emit('rejected', code),
       onHandshakeEnd: (c) => {
         if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
       },

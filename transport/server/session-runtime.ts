@@ -31,6 +31,8 @@ export interface SessionServices {
   readonly noisy: RepeatedLog;
   readonly store: StoreLink;
   readonly admission: Admission;
+  /** Counted on the hot path, read by /metrics. */
+  readonly counters: { numbersSent: number };
   /** The live runtimes by session id: the one place a session is looked up. */
   readonly live: Map<string, SessionRuntime>;
   /** The open connection with this id (the machine names connections by id). */
@@ -199,6 +201,7 @@ export function sendNext(s: SessionRuntime): boolean {
     return false;
   }
   s.nextIndex = index + 1;
+  s.services.counters.numbersSent++;
   const log = s.services.log;
   if (log.isDebugEnabled()) log.debug('number sent', { session: shortId(s.record.id), index });
   if (s.nextIndex < s.record.length) return true;
