@@ -8,7 +8,7 @@ import { openStore } from '../transport/server/store/open-store';
 import { RedisSessionStore } from '../transport/server/store/redis-store';
 import type { SessionIdentity, SessionRecord, SessionStore } from '../transport/server/store/session-store';
 import { freePort, nextEvent } from './helpers/net';
-import { startRedis, type RedisServer } from './helpers/redis';
+import { redisServerBinary, startRedis, type RedisServer } from './helpers/redis';
 
 const LONG = 60_000;
 /** Allowed difference between the store's clock and Date.now() (both the system's, in whole ms). */
@@ -296,6 +296,10 @@ describe('redis store only', () => {
   ])('openStore("%s") is refused clearly', async (spec, message) => {
     await expect(openStore(spec)).rejects.toThrow(message);
     await openStore(spec).catch((e: Error) => expect(e.message).not.toContain('pw@'));
+  });
+
+  test('without redis-server the harness fails, naming the script that installs it', () => {
+    expect(() => redisServerBinary(['/nonexistent'])).toThrow('redis-server is not installed: run `sh scripts/install-services.sh`');
   });
 
   test('openStore("memory") is the embedded store', async () => {

@@ -28,8 +28,8 @@ export interface RedisServerOptions {
 
 const INSTALL_HINT = 'run `sh scripts/install-services.sh` (installs Debian\'s redis-server and haproxy), then the tests again';
 
-export function redisServerBinary(): string {
-  for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin']) {
+export function redisServerBinary(dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin']): string {
+  for (const dir of dirs) {
     const p = path.join(dir, 'redis-server');
     try {
       fs.accessSync(p, fs.constants.X_OK);
