@@ -1,0 +1,135 @@
+/**
+ * A real redis-server for a test: Debian's binary, on a free port, in a fresh temp dir, no RDB
+ * snapshots, optionally AOF (fsync always, so a SIGKILL loses nothing the test wrote). Missing
+ * binary is a failure with the command that installs it, never a skip.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../core/ports';
+
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** SIGTERM (AOF flushed), wait for exit, remove the dir: the end of this server. */
+  stop(): Promise<void>;
+  /** SIGKILL, wait for exit; the dir stays, so `restart()` brings the AOF back. */
+  kill(): Promise<void>;
+  /** Stops it if running (SIGTERM), then starts it again on the same port and dir. */
+  restart(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  appendonly?: boolean;
+  readyTimeoutMs?: number;
+}
+
+const INSTALL_HINT = 'run `sh scripts/install-services.sh` (installs Debian\'s redis-server and haproxy), then the tests again';
+
+export function redisServerBinary(dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin']): string {
+  for (const dir of dirs) {
+    const p = path.join(dir, 'redis-server');
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  throw new Error(`redis-server is not installed: ${INSTALL_HINT}`);
+}
+
+/** Every server a test started and has not stopped: killed if the test process ends first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
+export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const bin = redisServerBinary();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqstream-redis-'));
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
+  let port = 0;
+  let child: ChildProcess | undefined;
+  // Another process may take the free port before redis binds it: a fresh port then.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(bin, port, dir, opts, readyTimeoutMs);
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/i.test((e as Error).message)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+    }
+  }
+  let stopped = false;
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async stop() {
+      stopped = true;
+      if (child) await end(child, 'SIGTERM');
+      child = undefined;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      if (child) await end(child, 'SIGKILL');
+      child = undefined;
+    },
+    async restart() {
+      if (stopped) throw new Error('restart() after stop(): its dir is gone');
+      if (child) await end(child, 'SIGTERM');
+      child = await launch(bin, port, dir, opts, readyTimeoutMs);
+    },
+  };
+  return server;
+}
+
+function launch(bin: string, port: number, dir: string, opts: RedisServerOptions, readyTimeoutMs: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--logfile', '', '--protected-mode', 'yes'];
+  if (opts.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server on port ${port} ${why}; its output:\n${log.slice(-2000)}`));
+    };
+    const timer = setTimeout(() => fail(`was not ready within ${readyTimeoutMs} ms`), readyTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      // Always read its output (a full pipe would stall redis), keep only the tail for errors.
+      log = (log + chunk.toString()).slice(-8000);
+      if (/Ready to accept connections/.test(log)) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    };
+    const onExit = (code: number | null, signal: string | null) => fail(`exited (${signal ?? code}) before it was ready`);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', (e) => fail(`could not start: ${e.message}`));
+  });
+}
+
+/** Sends the signal and waits for the exit; a SIGTERM that is not enough within 5 s is a SIGKILL. */
+function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
