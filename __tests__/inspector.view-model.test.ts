@@ -63,7 +63,7 @@ describe('reduction of real session actors', () => {
     ]);
     const events = vm.histories.get(row.key)!.filter((h) => h.kind === 'event').map((h) => h.text);
     expect(events).toEqual(['DISCONNECTED (connection 1)', 'RESUME at index 17 (connection 2)', 'ALL_SENT', 'ACK']);
-    expect(countsByState(vm)).toEqual({ streaming: 0, suspended: 0, expired: 0, complete: 1 });
+    expect(countsByState(vm)).toEqual({ streaming: 0, suspended: 0, expired: 0, complete: 1, handedOver: 0 });
   });
 
   test('a suspended session that runs out of window is expired', () => {

@@ -99,6 +99,18 @@ describe.each(subjects)('session store contract: $name', (subject) => {
     expect(await store.inspect(who.id)).toBe('complete');
   });
 
+  test('a claim past the end is refused without claiming: the owner keeps its epoch and hears nothing', async () => {
+    const store = await open();
+    const who = identity();
+    const created = await store.create(who, 'A', 10_000);
+    const told: string[] = [];
+    await store.onTakeover('A', (id) => told.push(id));
+    expect(await store.claim(who.id, 'B', who.length + 1, 10_000)).toEqual({ kind: 'beyond-end', length: who.length });
+    expect(await store.inspect(who.id)).toEqual(created);
+    expect(await store.suspend(who.id, 1, 3, 10_000)).toBe('ok');
+    expect(told).toEqual([]);
+  });
+
   test('a write with a stale (or future) epoch is lost and changes nothing', async () => {
     const store = await open();
     const who = identity();

@@ -111,9 +111,11 @@ export class Handshake {
     if (conn.closed) {
       // The client gave up while the store answered; the claim stands, so hold the session as
       // suspended here (it is resumable again at once) rather than leave it streaming nowhere.
-      if (claim.kind !== 'claimed' || nextIndex > claim.record.length) return;
+      if (claim.kind !== 'claimed') return;
     }
     switch (claim.kind) {
+      case 'beyond-end':
+        return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${claim.length}`);
       case 'expired':
         this.services.noisy.note('info', 'resume refused (expired)', conn.source, `resume refused: session expired (from ${conn.remote})`, { session: shortId(id) });
         return conn.reject(RejectCode.SESSION_EXPIRED, `session ${shortId(id)} expired: the reconnect window of ${this.settings.reconnectWindowMs} ms ran out`);
@@ -129,9 +131,6 @@ export class Handshake {
         return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is ${claim.kind === 'complete' ? 'complete' : 'unknown to this server'}`);
     }
     const { record, previousOwner } = claim;
-    if (nextIndex > record.length) {
-      return conn.reject(RejectCode.BAD_REQUEST, `next index ${nextIndex} is beyond the session's length ${record.length}`);
-    }
     const crossNode = previousOwner !== this.nodeId;
     const here = this.services.live.get(id);
     const actor = here?.actor;

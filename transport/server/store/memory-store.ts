@@ -66,6 +66,7 @@ export class InMemorySessionStore implements SessionStore {
     const now = this.now();
     const r = this.live(id, now);
     if (!r) return { kind: this.tombstoneOf(id, now) ?? 'unknown' };
+    if (nextIndex > r.length) return { kind: 'beyond-end', length: r.length };
     const record: SessionRecord = { ...r, state: 'streaming', owner, epoch: r.epoch + 1, nextIndex, deadline: now + leaseMs, reconnects: r.reconnects + 1 };
     this.records.set(id, record);
     if (r.owner !== owner) for (const l of this.listeners.get(r.owner) ?? []) queueMicrotask(() => l(id, owner, record.epoch));

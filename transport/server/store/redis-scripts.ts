@@ -79,7 +79,8 @@ export const CLAIM = `${PRELUDE}
 local id = ARGV[2]
 local state, answer = live(id)
 if not state then return { answer } end
-local f = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'reconnects')
+local f = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'reconnects', 'length')
+if tonumber(ARGV[4]) > tonumber(f[4]) then return { 'beyond-end', f[4] } end
 local epoch = tonumber(f[2]) + 1
 local deadline = now + tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'state', 'streaming', 'owner', ARGV[3], 'epoch', epoch,

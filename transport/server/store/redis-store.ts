@@ -134,6 +134,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
       return { kind, previousOwner: reply[1], previousState: reply[2] as 'streaming' | 'suspended', record: toRecord(reply.slice(3)) };
     }
     if (kind === 'unknown' || kind === 'expired' || kind === 'complete') return { kind };
+    if (kind === 'beyond-end') return { kind, length: Number(reply[1]) };
     throw new Error(`session store ${this.description}: unexpected claim reply ${JSON.stringify(reply)}`);
   }
 

@@ -62,7 +62,12 @@ export type ClaimResult =
   /** Its reconnect window (or lease) ran out. */
   | { readonly kind: 'expired' }
   /** The client acknowledged END: nothing left to resume. */
-  | { readonly kind: 'complete' };
+  | { readonly kind: 'complete' }
+  /**
+   * The RESUME's next index is past the session's end: refused without a claim, so a bad
+   * RESUME cannot take a healthy stream away from its owner.
+   */
+  | { readonly kind: 'beyond-end'; readonly length: number };
 
 /** A fenced write: done, or refused because the session is no longer this epoch's. */
 export type WriteResult = 'ok' | 'lost';
@@ -84,8 +89,9 @@ export interface SessionStore {
 
   /**
    * Take the session (a RESUME): owner := `owner`, epoch + 1, state streaming, nextIndex and
-   * a new lease. Refused as 'expired' once its deadline has passed, and as 'complete' or
-   * 'unknown' as they say; those leave the store unchanged. Two concurrent claims both succeed
+   * a new lease. Refused as 'expired' once its deadline has passed, as 'beyond-end' when
+   * nextIndex > length, and as 'complete' or 'unknown' as they say; those leave the store
+   * unchanged (an expired record becomes its tombstone). Two concurrent claims both succeed
    * in some order, each with its own epoch: the later one owns the session.
    */
   claim(id: string, owner: string, nextIndex: number, leaseMs: number): Promise<ClaimResult>;
