@@ -8,14 +8,18 @@ import { sessionMachine } from '../machines/session.machine';
 import { InspectError, launchInspection, type Inspection } from '../inspector/launch';
 import { ServerMetrics } from '../transport/server/metrics';
 import { notReadyReason, OpsHttpServer } from '../transport/server/ops-http';
+import { instrumentStore } from '../transport/server/store/instrumented-store';
+import { openStore } from '../transport/server/store/open-store';
+import type { SessionStore } from '../transport/server/store/session-store';
+import { runWorkers, workerLogFile } from './workers';
 import { configOrExit, EXIT_FAILURE, EXIT_USAGE } from './run';
 
 const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'inspect', 'inspectHost', 'metricsPort', 'metricsHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
-  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n  server --metrics-port 9464 --metrics-host 0.0.0.0   Prometheus GET /metrics, HAProxy GET /ready\n\nStop with Ctrl-C or SIGTERM: clients are told the server is going away.',
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'store', 'workers', 'drainTimeout', 'inspect', 'inspectHost', 'metricsPort', 'metricsHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
+  extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n  server --metrics-port 9464 --metrics-host 0.0.0.0   Prometheus GET /metrics, HAProxy GET /ready\n  server --store redis://127.0.0.1:6379 --workers 2   two processes sharing sessions in Redis\n\nStop with Ctrl-C or SIGTERM: the server drains — sessions are left suspended in the store and\nclients are told to resume (on another node, behind a load balancer).',
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -30,7 +34,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = EXIT_USAGE;
     return;
   }
-  const log = createLogger({ level: cfg.logLevel, file: cfg.logFile, program: 'server', maxSize: cfg.logMaxSize, maxFiles: cfg.logMaxFiles });
+  if (cfg.workers > 1 && cfg.store.trim() === 'memory') {
+    process.stderr.write("server: --workers needs a shared store (--store redis://…): with the memory store each worker holds its own sessions, and a resume reaching another worker would fail\nTry 'server --help'.\n");
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  if (cfg.workers > 1 && cfg.inspect !== '') {
+    process.stderr.write("server: --inspect shows one process's sessions: use it without --workers\nTry 'server --help'.\n");
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  if (runWorkers(cfg.workers)) return;
+  const log = createLogger({ level: cfg.logLevel, file: workerLogFile(cfg.logFile), program: 'server', maxSize: cfg.logMaxSize, maxFiles: cfg.logMaxFiles });
   let inspection: Inspection | null = null;
   let server: SeqServer | null = null;
   if (cfg.inspect !== '') {
@@ -59,6 +74,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   // Made before the server, so a store given to it can be wrapped with instrumentStore(store, metrics).
   const metrics = cfg.metricsPort > 0 ? new ServerMetrics() : null;
+  let store: SessionStore;
+  try {
+    store = await openStore(cfg.store);
+  } catch (err) {
+    log.error(`cannot open the session store: ${(err as Error).message}`);
+    await inspection?.close();
+    log.on('finish', () => process.exit(EXIT_FAILURE));
+    log.end();
+    return;
+  }
   server = new SeqServer({
     host: cfg.host,
     port: cfg.port,
@@ -80,6 +105,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     },
     logRepeatPeriodMs: cfg.logRepeatPeriod,
     tls,
+    store: metrics ? instrumentStore(store, metrics) : store,
     logger: log,
     actors: inspection ? { inspect: inspection.inspect } : undefined,
   });
@@ -129,9 +155,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: shutting down`);
+    log.info(`${signal}: draining`);
     clearInterval(status);
-    await server!.close();
+    await server!.drain(cfg.drainTimeout);
+    await store.close();
     // After the server: while it drains, /ready keeps answering 503 to the load balancer.
     await ops?.close();
     metrics?.close();

@@ -200,7 +200,8 @@ export class SeqServer extends EventEmitter {
 
   /** False while draining or while the session store cannot be reached (what /ready reports). */
   get ready(): boolean {
-    return !this.closed && !this.draining && this.storeLink.reachable;
+    const store = this.store as { available?: boolean };
+    return !this.closed && !this.draining && this.storeLink.reachable && store.available !== false;
   }
 
   /** Another node claimed a session this node holds (its notice; a stale write says the same). */
