@@ -9,7 +9,8 @@ import { encode, encodeNumber } from '../transport/protocol/codec';
 import { encodeFrame } from '../transport/protocol/framer';
 import { Checksum, valueAt } from '../core/sequence';
 import type { Case, ClientCtx } from './case';
-import { describe, play, ScriptFailure, type Plan, type Script, type Session } from './client-play';
+import { play, ScriptFailure, type Plan, type Script } from './client-play';
+import { describe, type Session } from './scripted-session';
 import type { ScriptConn } from './scripted-server';
 
 /** The reject-code table of §2 ("may the client resume afterwards?"). */
