@@ -3,6 +3,10 @@
  * script per connection the spec says the client makes — and judges the client by the frames it
  * sends and by its exit status (conformance/README.md, "Client mode"). Expectations come from
  * docs/PROTOCOL.md, rule by rule; the codec is shared only to write and read frames.
+ *
+ * Near 470 lines, above the house's ~250, on purpose: it is the table of client cases, one
+ * entry per spec rule in the spec's order; splitting it would scatter the table that the README
+ * lists and a test holds against it.
  */
 import { MessageType, RejectCode } from '../transport/protocol/constants';
 import { encode, encodeNumber } from '../transport/protocol/codec';
