@@ -38,8 +38,8 @@ export interface ConnectionLimits {
   maxMessagesPerSecond: number;
 }
 
-/** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway. */
-const CLOSE_GRACE_MS = 1000;
+/** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway (the listener's refusals too). */
+export const CLOSE_GRACE_MS = 1000;
 /**
  * While closing, input is read only to see the peer's FIN, and thrown away; past this much a
  * peer that keeps sending (a flood just cut) is not read any more until the grace period ends.
