@@ -2,6 +2,9 @@
  * The client against a scripted server that breaks the rules on purpose: every invalid number is
  * detected and reported, never silently accepted; repairable ones are repaired by resuming at the
  * first missing index, the rest end in a failure verdict that says why.
+ *
+ * Just over ~250 lines: a table of cases, one per rule a server can break, over one scripted
+ * server; splitting it would scatter the table.
  */
 import { ACK_VERDICT_MATCH, ACK_VERDICT_MISMATCH, MessageType, RejectCode } from '../transport/protocol/constants';
 import { encodeNumber, type Message } from '../transport/protocol/codec';

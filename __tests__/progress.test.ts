@@ -5,16 +5,28 @@
  */
 import { ProgressDisplay } from '../bin/progress';
 
+/** Every display a test made; the bar's own redraw timer runs until finish(). */
+const made: ProgressDisplay[] = [];
+afterEach(() => made.splice(0).forEach((p) => p.finish()));
+
 function display(tty: boolean) {
   let t = 1_000_000;
   const written: string[] = [];
   const stream = { isTTY: tty, columns: 80, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
   const p = new ProgressDisplay({ stream, now: () => t, lineEveryMs: 5000 });
+  made.push(p);
   return {
     p,
     advance: (ms: number) => (t += ms),
-    /** What is on screen now: the text after the last line erase (TTY), or the last line. */
-    last: () => written[written.length - 1].replace(/^\r\x1b\[2K/, '').replace(/\n$/, ''),
+    /**
+     * What is on screen now: the last line, from its last return to the first column (a carriage
+     * return, or the bar's cursor-to-column-1), without the terminal's control sequences.
+     */
+    last: () => {
+      const lines = written.join('').split('\n').filter((l) => l !== '');
+      const line = lines[lines.length - 1].split(/\r|\x1b\[1G/).pop()!;
+      return line.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '');
+    },
     written,
   };
 }

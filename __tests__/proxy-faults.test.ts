@@ -2,6 +2,9 @@
  * Every fault of the proxy, through the real proxy, on real sockets: what reaches each end, in
  * which order, and how each end sees a connection end. Lower bounds on delays are correctness
  * (a latency fault that delivers early is broken), not performance assertions.
+ *
+ * Near 400 lines, on purpose: a table of cases, a few per fault kind, sharing one relay-pair
+ * setup (fresh for each case); splitting it by fault would scatter the table and repeat the setup.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

@@ -13,6 +13,10 @@
  *
  * What the demo reads from a client is only its `--json` result (sessionId, reconnects, ok,
  * failure) and its stderr line `resumed session <id8> at index <n>`.
+ *
+ * Over ~250 lines as one program read top to bottom: the child-program wrapper, the proxy API
+ * client and the result table serve only this script, and the sequence (start, hold, kill,
+ * restart, verdicts) is easiest to check in one place.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';

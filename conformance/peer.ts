@@ -6,6 +6,9 @@
  * It judges nothing itself except the server's own framing: a frame the server sends that
  * breaks §1 (bad length, unknown type, wrong size, an over-long REJECT) is recorded as
  * `serverError`, and every later wait fails with it.
+ *
+ * Just over ~250 lines: one raw client, whose sends, cursor and bounded waits all share one
+ * socket and one record of frames; none of the parts has a second user.
  */
 import net from 'node:net';
 import { decode, encode, type Message } from '../transport/protocol/codec';

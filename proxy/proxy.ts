@@ -5,6 +5,10 @@
  *
  * This file is the listener: accept (each connection in ./connection), refuse and listen again,
  * close, the totals. Which faults are active, and until when, is the book's (./fault-book).
+ *
+ * Just over ~250 lines after its split: the listener plus the public API that the control
+ * page, the CLI and the chaos schedule call, most of it one-line hand-offs to the book or the
+ * connections.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';

@@ -4,6 +4,10 @@
  * verifier: against the seed the *server* drew for that session (read from its store when the
  * session starts), index by index, plus both checksums. Used by the chaos test in `npm test`
  * (short) and by `npm run soak` (long).
+ *
+ * Near 275 lines: runSoak is one run (server, proxy, chaos, the lanes of clients, the check
+ * against the server's seed, the overall bound) whose closures share the run's counters; the
+ * types above it and formatReport below are its input and its output.
  */
 import { performance } from 'node:perf_hooks';
 import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { sourceKey } from './admission';
 import { MessageType, RejectCode, TLS_HANDSHAKE_RECORD } from '../protocol/constants';
 import { encode } from '../protocol/codec';
+import { CLOSE_GRACE_MS } from './server-connection';
 import type { ServerTls } from '../tls-files';
 
 export interface ListenerOptions {
@@ -37,13 +38,16 @@ export interface Listener {
   destroyPending(): void;
 }
 
-/** How long a refused peer gets to read our REJECT. */
-const REFUSE_GRACE_MS = 1000;
-
-/** Tells a peer that never reaches the server why, then closes. */
+/**
+ * Tells a peer that never reaches the server why, then closes: the same REJECT frame and grace
+ * as ServerConnection.reject, which cannot serve here: that needs a ServerConnection (an id,
+ * limits, a message budget, the server's handlers, a place in the server's count), which a peer
+ * refused at the door never becomes, and what it adds (its closing state, the peak-queue
+ * witness, reading on for the FIN) is that connection's bookkeeping.
+ */
 function refuse(socket: net.Socket, code: RejectCode, reason: string): void {
   socket.end(encode({ type: MessageType.REJECT, code, reason }));
-  setTimeout(() => socket.destroy(), REFUSE_GRACE_MS).unref();
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
 export function createListener(opts: ListenerOptions, onSocket: (socket: net.Socket) => void): Listener {

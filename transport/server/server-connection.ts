@@ -2,6 +2,10 @@
  * One client socket on the server: framing, decoding, the handshake deadline, and closing with
  * a reason. It knows nothing about sessions beyond the id it is attached to; what a message means
  * is decided by the server's handlers.
+ *
+ * Near 280 lines: one socket's whole life (reading, the handshake deadline, the message budget,
+ * backpressure and the frames it keeps back, the close grace), all of it the same socket's state;
+ * the framing itself is the protocol's FrameDecoder.
  */
 import type { Socket } from 'node:net';
 import { sourceKey } from './admission';
@@ -36,8 +40,8 @@ export interface ConnectionLimits {
   maxMessagesPerSecond: number;
 }
 
-/** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway. */
-const CLOSE_GRACE_MS = 1000;
+/** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway (the listener's refusals too). */
+export const CLOSE_GRACE_MS = 1000;
 /**
  * While closing, input is read only to see the peer's FIN, and thrown away; past this much a
  * peer that keeps sending (a flood just cut) is not read any more until the grace period ends.
