@@ -8,7 +8,7 @@ import { openStore } from '../transport/server/store/open-store';
 import { RedisSessionStore } from '../transport/server/store/redis-store';
 import type { SessionIdentity, SessionRecord, SessionStore } from '../transport/server/store/session-store';
 import { freePort, nextEvent } from './helpers/net';
-import { redisServerBinary, startRedis, type RedisServer } from './helpers/redis';
+import { redisServerBinary, startRedis, type RedisServer } from '../cluster/redis-process';
 
 const LONG = 60_000;
 /** Allowed difference between the store's clock and Date.now() (both the system's, in whole ms). */

@@ -1,5 +1,5 @@
 /**
- * A real redis-server for a test: Debian's binary, on a free port, in a fresh temp dir, no RDB
+ * A real redis-server (Debian's binary) for the tests, the cluster demo and the benchmarks: on a free port, in a fresh temp dir, no RDB
  * snapshots, optionally AOF (fsync always, so a SIGKILL loses nothing the test wrote). Missing
  * binary is a failure with the command that installs it, never a skip.
  */
@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../core/ports';
+import { freePort } from '../core/ports';
+import { findBinary } from './binaries';
 
 export interface RedisServer {
   readonly url: string;
@@ -26,19 +27,9 @@ export interface RedisServerOptions {
   readyTimeoutMs?: number;
 }
 
-const INSTALL_HINT = 'run `sh scripts/install-services.sh` (installs Debian\'s redis-server and haproxy), then the tests again';
-
-export function redisServerBinary(dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin']): string {
-  for (const dir of dirs) {
-    const p = path.join(dir, 'redis-server');
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  throw new Error(`redis-server is not installed: ${INSTALL_HINT}`);
+/** The redis-server binary, or a clear error naming the script that installs it. */
+export function redisServerBinary(dirs?: string[]): string {
+  return findBinary('redis-server', dirs);
 }
 
 /** Every server a test started and has not stopped: killed if the test process ends first. */
