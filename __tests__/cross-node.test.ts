@@ -19,15 +19,18 @@ const LENGTH = 40;
 const numbers = (c: RawClient) =>
   c.messages.filter((m): m is Extract<Message, { type: MessageType.NUMBER }> => m.type === MessageType.NUMBER).map((m) => [m.index, m.value] as const);
 
-describe.each(storeKinds())('two nodes sharing a %s store', (_kind, open) => {
+describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
+  afterAll(() => kind.teardown());
   let stores: SessionStore[] = [];
   let servers: SeqServer[] = [];
   const clients: RawClient[] = [];
   let proxy: RelayProxy | null = null;
 
-  async function nodes(): Promise<[SeqServer, SeqServer]> {
-    const [sa, sb] = await open(2);
-    stores = [sa, sb];
+  async function nodes(opts: { deafA?: boolean } = {}): Promise<[SeqServer, SeqServer]> {
+    const [sb, sa0] = await kind.open(2);
+    // A deaf A never hears takeover notices: only its own next (fenced) write can tell it.
+    const sa = opts.deafA ? Object.assign(Object.create(sa0) as SessionStore, { onTakeover: async () => async () => {} }) : sa0;
+    stores = [sa0, sb];
     // A longer window than FAST: the test checks A's window timer stays harmless after B claims.
     const a = await startServer({ store: sa, reconnectWindowMs: 600 });
     const b = await startServer({ store: sb, reconnectWindowMs: 600 });
@@ -108,6 +111,25 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, open) => {
     const tail = numbers(c2);
     expect(tail.map(([i]) => i)).toEqual([...Array(LENGTH - got).keys()].map((k) => k + got));
     for (const [i, v] of tail) expect(v).toBe(valueAt(seed, i));
+  });
+
+  it('without the notice, A learns from its own fenced write: its suspend is refused and it lets go, leaving B streaming', async () => {
+    const [a, b] = await nodes({ deafA: true });
+    proxy = new RelayProxy({ listenHost: '127.0.0.1', listenPort: 0, upstreamHost: '127.0.0.1', upstreamPort: a.port });
+    const c1 = await client(await proxy.listen());
+    c1.hello(LENGTH * 10, 2);
+    const welcome = await c1.next(MessageType.WELCOME);
+    const id = welcome.sessionId.toString('hex');
+    await waitFor(() => numbers(c1).length >= 3, 'three numbers through the proxy');
+    proxy.freeze();
+    const c2 = await client(b.port);
+    c2.resume(welcome.sessionId, numbers(c1).length, welcome.instanceId);
+    await c2.next(MessageType.WELCOME);
+    expect(a.registry.get(id)?.getSnapshot().matches('streaming')).toBe(true); // deaf: still thinks it streams
+    // A's heartbeat timeout suspends it; that write names A's old epoch and is refused.
+    await waitFor(() => a.registry.get(id) === undefined, 'A to let go after its refused write', 3000);
+    expect(await stores[1].inspect(id)).toMatchObject({ state: 'streaming', owner: b.instanceId });
+    expect(b.registry.get(id)?.getSnapshot().matches('streaming')).toBe(true);
   });
 
   it('a RESUME of a session another node completed hears UNKNOWN_SESSION, and of one expired on the store SESSION_EXPIRED', async () => {
