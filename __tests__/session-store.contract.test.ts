@@ -111,6 +111,17 @@ describe.each(subjects)('session store contract: $name', (subject) => {
     expect(told).toEqual([]);
   });
 
+  test("a lease grows with the numbers left to send, counted by the store from the session's length", async () => {
+    const store = await open();
+    const who = identity();
+    const t0 = Date.now();
+    const created = await store.create(who, 'A', 1_000, 10);
+    expect(created.deadline).toBeGreaterThanOrEqual(t0 + 1_000 + who.length * 10 - SLACK);
+    const c = await store.claim(who.id, 'B', 4, 1_000, 10);
+    expect(c.kind === 'claimed' && c.record.deadline).toBeGreaterThanOrEqual(t0 + 1_000 + (who.length - 4) * 10 - SLACK);
+    expect(c.kind === 'claimed' && c.record.deadline).toBeLessThanOrEqual(Date.now() + 1_000 + (who.length - 4) * 10 + SLACK);
+  });
+
   test('a write with a stale (or future) epoch is lost and changes nothing', async () => {
     const store = await open();
     const who = identity();

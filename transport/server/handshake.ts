@@ -32,12 +32,13 @@ export interface HandshakeSettings {
 
 /**
  * How long the store keeps a streaming session of this node without hearing from it: time to
- * send what is left, twice over (a loaded pacer runs late), then END's wait and the reconnect
- * window, plus a minute. It only matters when the node dies while streaming: then a client may
- * still resume that long. A live node writes again (suspend, complete) before it runs out.
+ * send what is left, twice over (a loaded pacer runs late) — the store adds that per number
+ * left, as only it knows the length at a claim — then END's wait and the reconnect window,
+ * plus a minute. It only matters when the node dies while streaming: then a client may still
+ * resume that long. A live node writes again (suspend, complete) before it runs out.
  */
-export function leaseMs(s: HandshakeSettings, remaining: number): number {
-  return 2 * remaining * s.intervalMs + s.heartbeatTimeoutMs + s.reconnectWindowMs + 60_000;
+export function lease(s: HandshakeSettings): [baseMs: number, perNumberMs: number] {
+  return [s.heartbeatTimeoutMs + s.reconnectWindowMs + 60_000, 2 * s.intervalMs];
 }
 
 export class Handshake {
@@ -77,7 +78,7 @@ export class Handshake {
     };
     let record: SessionRecord;
     try {
-      record = await this.services.store.once((s) => s.create(identity, this.nodeId, leaseMs(this.settings, length)));
+      record = await this.services.store.once((s) => s.create(identity, this.nodeId, ...lease(this.settings)));
     } catch (err) {
       this.services.admission.sessionEnded(conn.source);
       return this.unavailable(conn, err);
@@ -104,7 +105,7 @@ export class Handshake {
     const id = idBytes.toString('hex');
     let claim: ClaimResult;
     try {
-      claim = await this.services.store.once((s) => s.claim(id, this.nodeId, nextIndex, leaseMs(this.settings, 0)));
+      claim = await this.services.store.once((s) => s.claim(id, this.nodeId, nextIndex, ...lease(this.settings)));
     } catch (err) {
       return this.unavailable(conn, err);
     }

@@ -55,19 +55,19 @@ export class InMemorySessionStore implements SessionStore {
     return this.tombstones.size;
   }
 
-  async create(identity: SessionIdentity, owner: string, leaseMs: number): Promise<SessionRecord> {
-    const record: SessionRecord = { ...identity, state: 'streaming', owner, epoch: 1, nextIndex: 0, deadline: this.now() + leaseMs, reconnects: 0 };
+  async create(identity: SessionIdentity, owner: string, leaseMs: number, perNumberMs = 0): Promise<SessionRecord> {
+    const record: SessionRecord = { ...identity, state: 'streaming', owner, epoch: 1, nextIndex: 0, deadline: this.now() + leaseMs + identity.length * perNumberMs, reconnects: 0 };
     this.tombstones.delete(identity.id);
     this.records.set(identity.id, record);
     return record;
   }
 
-  async claim(id: string, owner: string, nextIndex: number, leaseMs: number): Promise<ClaimResult> {
+  async claim(id: string, owner: string, nextIndex: number, leaseMs: number, perNumberMs = 0): Promise<ClaimResult> {
     const now = this.now();
     const r = this.live(id, now);
     if (!r) return { kind: this.tombstoneOf(id, now) ?? 'unknown' };
     if (nextIndex > r.length) return { kind: 'beyond-end', length: r.length };
-    const record: SessionRecord = { ...r, state: 'streaming', owner, epoch: r.epoch + 1, nextIndex, deadline: now + leaseMs, reconnects: r.reconnects + 1 };
+    const record: SessionRecord = { ...r, state: 'streaming', owner, epoch: r.epoch + 1, nextIndex, deadline: now + leaseMs + (r.length - nextIndex) * perNumberMs, reconnects: r.reconnects + 1 };
     this.records.set(id, record);
     if (r.owner !== owner) for (const l of this.listeners.get(r.owner) ?? []) queueMicrotask(() => l(id, owner, record.epoch));
     return { kind: 'claimed', record, previousOwner: r.owner, previousState: r.state };

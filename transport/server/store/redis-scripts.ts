@@ -72,7 +72,7 @@ return redis.call('HGETALL', KEYS[1])
 `;
 
 /**
- * ARGV: tombstoneMs, id, owner, nextIndex, leaseMs, channelPrefix.
+ * ARGV: tombstoneMs, id, owner, nextIndex, leaseMs, channelPrefix, perNumberMs.
  * Returns {'claimed', previousOwner, previousState, field, value, ...} or {answer}.
  */
 export const CLAIM = `${PRELUDE}
@@ -82,7 +82,7 @@ if not state then return { answer } end
 local f = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'reconnects', 'length')
 if tonumber(ARGV[4]) > tonumber(f[4]) then return { 'beyond-end', f[4] } end
 local epoch = tonumber(f[2]) + 1
-local deadline = now + tonumber(ARGV[5])
+local deadline = now + tonumber(ARGV[5]) + (tonumber(f[4]) - tonumber(ARGV[4])) * tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'state', 'streaming', 'owner', ARGV[3], 'epoch', epoch,
   'nextIndex', ARGV[4], 'deadline', deadline, 'reconnects', tonumber(f[3]) + 1)
 redis.call('PEXPIREAT', KEYS[1], deadline + tomb)

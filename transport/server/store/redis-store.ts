@@ -122,13 +122,13 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
     this.emit('unavailable', err);
   }
 
-  async create(identity: SessionIdentity, owner: string, leaseMs: number): Promise<SessionRecord> {
-    const reply = (await this.run('seqCreate', identity.id, owner, leaseMs, identity.seedHi, identity.seedLo, identity.length, identity.createdAt)) as string[];
+  async create(identity: SessionIdentity, owner: string, leaseMs: number, perNumberMs = 0): Promise<SessionRecord> {
+    const reply = (await this.run('seqCreate', identity.id, owner, leaseMs + identity.length * perNumberMs, identity.seedHi, identity.seedLo, identity.length, identity.createdAt)) as string[];
     return toRecord(reply);
   }
 
-  async claim(id: string, owner: string, nextIndex: number, leaseMs: number): Promise<ClaimResult> {
-    const reply = (await this.run('seqClaim', id, owner, nextIndex, leaseMs, this.channel(''))) as string[];
+  async claim(id: string, owner: string, nextIndex: number, leaseMs: number, perNumberMs = 0): Promise<ClaimResult> {
+    const reply = (await this.run('seqClaim', id, owner, nextIndex, leaseMs, this.channel(''), perNumberMs)) as string[];
     const kind = reply[0];
     if (kind === 'claimed') {
       return { kind, previousOwner: reply[1], previousState: reply[2] as 'streaming' | 'suspended', record: toRecord(reply.slice(3)) };

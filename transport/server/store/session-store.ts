@@ -82,10 +82,12 @@ export interface SessionStore {
   readonly description: string;
 
   /**
-   * A new session, owned by `owner` at epoch 1, streaming from index 0, with a lease of
-   * `leaseMs` (how long it could at most stream before an edge writes again).
+   * A new session, owned by `owner` at epoch 1, streaming from index 0, with a lease (how long
+   * it could at most stream before an edge writes again) of `leaseMs` plus `perNumberMs` for
+   * each number still to send: a store that knows the length computes it, so a claimer need
+   * not know the length before it claims.
    */
-  create(identity: SessionIdentity, owner: string, leaseMs: number): Promise<SessionRecord>;
+  create(identity: SessionIdentity, owner: string, leaseMs: number, perNumberMs?: number): Promise<SessionRecord>;
 
   /**
    * Take the session (a RESUME): owner := `owner`, epoch + 1, state streaming, nextIndex and
@@ -94,7 +96,7 @@ export interface SessionStore {
    * unchanged (an expired record becomes its tombstone). Two concurrent claims both succeed
    * in some order, each with its own epoch: the later one owns the session.
    */
-  claim(id: string, owner: string, nextIndex: number, leaseMs: number): Promise<ClaimResult>;
+  claim(id: string, owner: string, nextIndex: number, leaseMs: number, perNumberMs?: number): Promise<ClaimResult>;
 
   /** The connection went: suspended at `nextIndex`, deadline = store now + `windowMs`. */
   suspend(id: string, epoch: number, nextIndex: number, windowMs: number): Promise<WriteResult>;
