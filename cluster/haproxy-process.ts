@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../core/ports';
 import { findBinary } from './binaries';
+import { endChild, track } from './children';
 
 export interface Backend {
   readonly name: string;
@@ -75,8 +76,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyProcess
   const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  track(child);
   try {
     await listening(port, child, () => output);
   } catch (err) {
@@ -88,16 +88,11 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyProcess
     port,
     configPath,
     async stop() {
-      await end(child);
+      await endChild(child, 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
-
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL');
-});
 
 /** Resolves once the frontend accepts a TCP connection (within 10 s), rejects if HAProxy exits. */
 async function listening(port: number, child: ChildProcess, output: () => string): Promise<void> {
@@ -117,14 +112,3 @@ async function listening(port: number, child: ChildProcess, output: () => string
   }
 }
 
-function end(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

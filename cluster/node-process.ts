@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { endChild, track } from './children';
 
 export interface NodeOptions {
   name: string;
@@ -33,10 +34,6 @@ export interface NodeProcess {
 }
 
 const SERVER_JS = path.join(__dirname, '..', 'bin', 'server.js');
-const alive = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of alive) c.kill('SIGKILL');
-});
 
 export function nodeProcess(o: NodeOptions): NodeProcess {
   let child: ChildProcess | null = null;
@@ -56,7 +53,7 @@ export function nodeProcess(o: NodeOptions): NodeProcess {
       const args = [SERVER_JS, String(o.port), '--store', o.store, '--metrics-port', String(o.metricsPort), ...(o.args ?? [])];
       const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEQSTREAM_LOG_FILE_PATH: '' } });
       child = c;
-      alive.add(c);
+      track(c);
       let tail = '';
       let buffered = '';
       const ready = new Promise<void>((resolve, reject) => {
@@ -85,7 +82,6 @@ export function nodeProcess(o: NodeOptions): NodeProcess {
         });
       });
       c.once('exit', () => {
-        alive.delete(c);
         if (child === c) child = null;
       });
       await ready;
@@ -94,16 +90,8 @@ export function nodeProcess(o: NodeOptions): NodeProcess {
     stop: () => end('SIGTERM'),
   };
   function end(signal: NodeJS.Signals): Promise<void> {
-    const c = child;
-    if (!c) return Promise.resolve();
-    return new Promise((resolve) => {
-      const force = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      c.once('exit', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      c.kill(signal);
-    });
+    // A drain waits for the store to take every session (--drain-timeout, 5 s by default).
+    return child ? endChild(child, signal, 15_000) : Promise.resolve();
   }
   return node;
 }

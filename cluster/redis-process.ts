@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../core/ports';
 import { findBinary } from './binaries';
+import { endChild, track } from './children';
 
 export interface RedisServer {
   readonly url: string;
@@ -31,12 +32,6 @@ export interface RedisServerOptions {
 export function redisServerBinary(dirs?: string[]): string {
   return findBinary('redis-server', dirs);
 }
-
-/** Every server a test started and has not stopped: killed if the test process ends first. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL');
-});
 
 export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = redisServerBinary();
@@ -64,17 +59,17 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     dir,
     async stop() {
       stopped = true;
-      if (child) await end(child, 'SIGTERM');
+      if (child) await endChild(child, 'SIGTERM');
       child = undefined;
       fs.rmSync(dir, { recursive: true, force: true });
     },
     async kill() {
-      if (child) await end(child, 'SIGKILL');
+      if (child) await endChild(child, 'SIGKILL');
       child = undefined;
     },
     async restart() {
       if (stopped) throw new Error('restart() after stop(): its dir is gone');
-      if (child) await end(child, 'SIGTERM');
+      if (child) await endChild(child, 'SIGTERM');
       child = await launch(bin, port, dir, opts, readyTimeoutMs);
     },
   };
@@ -85,8 +80,7 @@ function launch(bin: string, port: number, dir: string, opts: RedisServerOptions
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--logfile', '', '--protected-mode', 'yes'];
   if (opts.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
   const child = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  track(child);
   let log = '';
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
@@ -112,15 +106,3 @@ function launch(bin: string, port: number, dir: string, opts: RedisServerOptions
   });
 }
 
-/** Sends the signal and waits for the exit; a SIGTERM that is not enough within 5 s is a SIGKILL. */
-function end(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
