@@ -3,6 +3,7 @@
  * embedded memory store and against Redis (a real redis-server on a free port). Real short times
  * for both: every wait polls with a bound, none sleeps hoping.
  */
+import Redis from 'ioredis';
 import { InMemorySessionStore } from '../transport/server/store/memory-store';
 import { openStore } from '../transport/server/store/open-store';
 import { RedisSessionStore } from '../transport/server/store/redis-store';
@@ -269,6 +270,41 @@ describe('redis store only', () => {
     const c = await s.claim(who.id, 'B', 42, 10_000);
     expect(c).toMatchObject({ kind: 'claimed', previousOwner: 'A', previousState: 'suspended', record: { ...who, epoch: 2, owner: 'B', nextIndex: 42 } });
   }, 30_000);
+
+  test('each record is a key that Redis drops by itself at deadline + tombstoneMs (tombstones at their end)', async () => {
+    const r = await server(false);
+    const tombstoneMs = 5000;
+    const s = (await openStore(r.url, { prefix: 'ttl', tombstoneMs })) as RedisSessionStore;
+    cleanup.push(() => s.close());
+    const raw = new Redis(r.url);
+    cleanup.push(async () => void (await raw.quit()));
+    const who = identity();
+    const key = `{ttl}:s:${who.id}`;
+    const created = await s.create(who, 'A', 10_000);
+    expect(await raw.pexpiretime(key)).toBe(created.deadline + tombstoneMs);
+    expect(await s.suspend(who.id, 1, 3, 20_000)).toBe('ok');
+    expect(await raw.pexpiretime(key)).toBe(((await s.inspect(who.id)) as SessionRecord).deadline + tombstoneMs);
+    const t0 = Date.now();
+    expect(await s.expire(who.id, 1)).toBe('ok');
+    const end = await raw.pexpiretime(key);
+    expect(end).toBeGreaterThanOrEqual(t0 + tombstoneMs - SLACK);
+    expect(end).toBeLessThanOrEqual(Date.now() + tombstoneMs + SLACK);
+    expect(await raw.keys('{ttl}:*')).toEqual(expect.arrayContaining([key, '{ttl}:z:expired']));
+  });
+
+  test('one subscriber connection serves every owner the store listens for; close() quits both', async () => {
+    const r = await server(false);
+    const s = await store(r.url);
+    const raw = new Redis(r.url);
+    cleanup.push(async () => void (await raw.quit()));
+    const ours = async () => String(await raw.client('LIST')).split('\n').filter((l: string) => / name=seqstream /.test(l));
+    for (const owner of ['A', 'B', 'C']) await s.onTakeover(owner, () => {});
+    const conns = await ours();
+    expect(conns).toHaveLength(2);
+    expect(conns.filter((l: string) => / sub=3 /.test(l))).toHaveLength(1);
+    await s.close();
+    await poll(ours, (l) => l.length === 0, 'both connections to go');
+  });
 
   test('Redis down: operations reject within a bound, one "unavailable" per outage, "available" when back', async () => {
     const r = await server(false);
