@@ -8,6 +8,8 @@ import type { RedisDelta } from './types';
 
 export interface RedisSnapshot {
   calls: Record<string, number>;
+  /** Microseconds Redis spent executing each command (commandstats' usec: no network, no parsing). */
+  usec: Record<string, number>;
   cpuSec: number;
   usedMemoryBytes: number;
 }
@@ -37,12 +39,15 @@ export class RedisStats {
     // One INFO with three sections, so the figures describe one instant.
     const f = fields((await this.conn.call('INFO', 'commandstats', 'cpu', 'memory')) as string);
     const calls: Record<string, number> = {};
+    const usec: Record<string, number> = {};
     for (const [k, v] of f) {
       if (!k.startsWith('cmdstat_')) continue;
       calls[k.slice('cmdstat_'.length)] = Number(/calls=(\d+)/.exec(v)?.[1] ?? 0);
+      usec[k.slice('cmdstat_'.length)] = Number(/usec=(\d+)/.exec(v)?.[1] ?? 0);
     }
     return {
       calls,
+      usec,
       cpuSec: Number(f.get('used_cpu_user') ?? 0) + Number(f.get('used_cpu_sys') ?? 0),
       usedMemoryBytes: Number(f.get('used_memory') ?? 0),
     };
@@ -66,8 +71,10 @@ export function delta(a: RedisSnapshot, b: RedisSnapshot): RedisDelta {
     if (d > 0 && cmd !== 'info' && cmd !== 'flushall') byCommand[cmd] = d;
   }
   const commands = Object.values(byCommand).reduce((s, n) => s + n, 0);
+  const usec = (cmd: string) => (b.usec[cmd] ?? 0) - (a.usec[cmd] ?? 0);
   return {
     scripts: (byCommand.evalsha ?? 0) + (byCommand.eval ?? 0),
+    scriptExecUsec: usec('evalsha') + usec('eval'),
     commands,
     byCommand,
     cpuSec: b.cpuSec - a.cpuSec,

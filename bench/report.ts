@@ -111,7 +111,7 @@ function scaleoutSection(x: ScaleoutResult): string[] {
     out.push(
       `### Session lifetimes through Redis (HELLO, one cut and RESUME, END), ${l.sessions} sessions`,
       '',
-      `${l.completed}/${l.sessions} completed; loss ${l.loss}, dup ${l.dup}, rejects ${l.rejects}. Per lifetime: **${f(l.scriptsPerLifetime, 2)} scripts**, ${f(l.commandsPerLifetime, 1)} Redis commands (${by}). redis-server: **${f(l.redisCpuUsPerScript, 1)} µs CPU per script** (its idle housekeeping included), ${f(l.bytesPerTombstone, 0)} B per tombstone.`,
+      `${l.completed}/${l.sessions} completed; loss ${l.loss}, dup ${l.dup}, rejects ${l.rejects}. Per lifetime: **${f(l.scriptsPerLifetime, 2)} scripts**, ${f(l.commandsPerLifetime, 1)} Redis commands (${by}). redis-server: **${f(l.redisCpuUsPerScript, 1)} µs CPU per script** (network and idle housekeeping included; ${f(l.redis.scriptExecUsec / l.redis.scripts, 1)} µs executing it, from commandstats), ${f(l.bytesPerTombstone, 0)} B per tombstone.`,
       '',
     );
   }

@@ -88,6 +88,8 @@ export interface InspectorResult {
 export interface RedisDelta {
   /** EVALSHA + EVAL calls: one per lifecycle operation. */
   scripts: number;
+  /** Microseconds spent executing them (commandstats: the commands inside included, no network). */
+  scriptExecUsec: number;
   /** Every command Redis ran, the ones inside scripts included (INFO itself left out). */
   commands: number;
   byCommand: Record<string, number>;

@@ -107,7 +107,7 @@ export async function lifetimeCost(sessions: number, plan: Plan, log: (s: string
         .map(([c, n]) => `${c} ${(n / completed).toFixed(1)}`)
         .join(', ');
       log(
-        `lifetimes: ${completed}/${sessions} completed (one cut and RESUME each), ${result.scriptsPerLifetime.toFixed(2)} scripts and ${result.commandsPerLifetime.toFixed(1)} Redis commands per lifetime (${top}); redis-server ${result.redisCpuUsPerScript.toFixed(1)} µs CPU per script, ${result.bytesPerTombstone.toFixed(0)} B per tombstone; loss ${result.loss} dup ${result.dup} rejects ${result.rejects}`,
+        `lifetimes: ${completed}/${sessions} completed (one cut and RESUME each), ${result.scriptsPerLifetime.toFixed(2)} scripts and ${result.commandsPerLifetime.toFixed(1)} Redis commands per lifetime (${top}); redis-server ${result.redisCpuUsPerScript.toFixed(1)} µs CPU per script (${(d.scriptExecUsec / d.scripts).toFixed(1)} µs executing it), ${result.bytesPerTombstone.toFixed(0)} B per tombstone; loss ${result.loss} dup ${result.dup} rejects ${result.rejects}`,
       );
       return result;
     } finally {
