@@ -1,7 +1,8 @@
 /**
  * Keeps the benchmark harness from rotting: a tiny run of every workload (seqstream, the bare
- * floor, Socket.IO) must complete and write well-formed results. No timing is asserted; the
- * machines are shared and noisy, and performance lives in bench/, not in tests.
+ * floor, Socket.IO, the scale-out with real redis-server and HAProxy) must complete and write
+ * well-formed results. No timing is asserted; the machines are shared and noisy, and
+ * performance lives in bench/, not in tests.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ it('npm run bench -- --smoke runs every workload and writes results.json, result
   const out = mkdtempSync(path.join(os.tmpdir(), 'seqstream-bench-'));
   const script = path.join(__dirname, '..', 'dist', 'bench', 'run.js');
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [script, '--smoke', '--out', out], { timeout: 90_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [script, '--smoke', '--out', out], { timeout: 150_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(),
     ),
   );
@@ -30,6 +31,15 @@ it('npm run bench -- --smoke runs every workload and writes results.json, result
   expect(results.storm).not.toBeNull();
   expect(results.storm!.resumed).toBe(results.storm!.sessions);
   expect([results.storm!.loss, results.storm!.dup, results.storm!.expired]).toEqual([0, 0, 0]);
-  expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/## 1\. Seed workload/);
+  // The scale-out family with real redis-server, HAProxy and nodes: every session accounted for.
+  const x = results.scaleout!;
+  expect(x.store!.redis.connectedAtEnd).toBe(x.store!.sessions);
+  expect(x.lifetimes!.completed).toBe(x.lifetimes!.sessions);
+  expect(x.lifetimes!.scriptsPerLifetime).toBeGreaterThan(0);
+  expect([x.storm!.resumed, x.storm!.loss, x.storm!.dup, x.storm!.expired]).toEqual([x.storm!.sessions, 0, 0, 0]);
+  expect(x.failover!.cut).toBeGreaterThan(0);
+  expect([x.failover!.resumed, x.failover!.loss, x.failover!.dup, x.failover!.connectedAtEnd]).toEqual([x.failover!.cut, 0, 0, x.failover!.sessions]);
+  expect([x.workers!.reached, x.workers!.loss, x.workers!.workers.length]).toEqual([x.workers!.target, 0, 2]);
+  expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/## 1\. Seed workload[^]*## 5\. Scale-out/);
   expect(readFileSync(path.join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-}, 120_000);
+}, 180_000);

@@ -10,12 +10,22 @@ export interface GenConfig {
   heartbeatIntervalMs: number;
   /** New connections per second while opening. */
   rampPerSec: number;
+  /** Source address of every connection (127.0.0.x): one source reaches one port ~28,000 times (the ephemeral port range). */
+  localAddress?: string;
+  /**
+   * Reconnect as the real client does when the server side closes a connection: RESUME after
+   * the client's backoff (base doubling per failed attempt, equal jitter) capped at this. Absent:
+   * a closed connection stays closed (the steady and storm workloads' clients).
+   */
+  reconnectCapMs?: number;
 }
 
 export type GenCommand =
   | { type: 'open'; config: GenConfig }
   | { type: 'measure' }
   | { type: 'storm' }
+  /** A server is about to die (epoch ms, comparable across processes): connections it closes from now count as cut at that instant. */
+  | { type: 'expect-cut'; atEpochMs: number }
   | { type: 'report' }
   | { type: 'close' };
 
@@ -28,7 +38,7 @@ export interface HistogramJSON {
 export interface GenReport {
   connections: number;
   connected: number;
-  counts: Record<'received' | 'gaps' | 'dups' | 'badValues' | 'rejects' | 'expired' | 'errors' | 'completed' | 'welcomes' | 'checksumOk', number>;
+  counts: Record<'received' | 'gaps' | 'dups' | 'badValues' | 'rejects' | 'expired' | 'errors' | 'completed' | 'welcomes' | 'checksumOk' | 'cut', number>;
   lateness: HistogramJSON;
   resume: HistogramJSON;
   pendingResumes: number;
@@ -41,6 +51,7 @@ export interface Generator {
   open(): Promise<void>;
   measure(): void;
   storm(): void;
+  expectCut?(atEpochMs: number): void;
   report(): GenReport;
   close(): void;
 }
@@ -62,6 +73,9 @@ export function serveGenerator(create: (cfg: GenConfig) => Generator): void {
           return reply({ type: 'ok' });
         case 'storm':
           gen!.storm();
+          return reply({ type: 'ok' });
+        case 'expect-cut':
+          gen!.expectCut?.(cmd.atEpochMs);
           return reply({ type: 'ok' });
         case 'report':
           return reply({ type: 'report', report: gen!.report() });

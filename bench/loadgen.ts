@@ -8,7 +8,9 @@
  */
 import net from 'node:net';
 import { valueAt, type Seed } from '../core/sequence';
-import { MessageType } from '../transport/protocol/constants';
+import { MessageType, RESUMABLE_REJECTS, RejectCode } from '../transport/protocol/constants';
+// The real client's backoff formula (a pure function; XState is loaded, not used).
+import { backoffMs, DEFAULT_BASE_BACKOFF_MS } from '../machines/client.machine';
 
 /** Version 1: the same frames as every earlier run, so results stay comparable; servers keep speaking it. */
 const LOADGEN_VERSION = 1;
@@ -32,6 +34,8 @@ interface Conn {
   /** WELCOME arrived on the current socket. Heartbeats wait for it: a heartbeat before the
    *  RESUME would be the connection's first message, which the server rejects (UNEXPECTED_MESSAGE). */
   live: boolean;
+  /** Failed connection attempts since the last number (the backoff's exponent), when reconnecting. */
+  attempts: number;
 }
 
 const now = () => performance.now();
@@ -41,10 +45,12 @@ export class LoadGenerator {
   private readonly conns: Conn[] = [];
   private lateness = new Histogram();
   private resume = new Histogram();
-  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0 };
+  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0, cut: 0 };
   private heartbeat: NodeJS.Timeout | null = null;
   private measuring = false;
   private readonly hb = encode({ type: MessageType.HEARTBEAT, nonce: 0 });
+  /** Set by expectCut: a connection the server closes after it counts as cut at this (local) time. */
+  private cutOrigin = 0;
 
   constructor(private readonly cfg: GenConfig) {}
 
@@ -70,7 +76,7 @@ export class LoadGenerator {
     const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
     for (let k = 0; k < this.cfg.connections; k += perTick) {
       for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) {
-        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0, live: false };
+        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0, live: false, attempts: 0 };
         this.conns.push(c);
         this.connect(c);
       }
@@ -102,8 +108,14 @@ export class LoadGenerator {
       c.socket = null;
       c.buf = null;
       c.cutAt = t;
+      this.counts.cut++;
     }
     for (const c of this.conns) if (!c.done && c.cutAt === t) this.connect(c);
+  }
+
+  /** A server dies at `atEpochMs`: its connections' time to the next number counts from then, not from their close. */
+  expectCut(atEpochMs: number): void {
+    this.cutOrigin = atEpochMs - performance.timeOrigin;
   }
 
   report(): GenReport {
@@ -113,7 +125,7 @@ export class LoadGenerator {
       counts: { ...this.counts },
       lateness: this.lateness.toJSON(),
       resume: this.resume.toJSON(),
-      pendingResumes: this.conns.filter((c) => c.cutAt !== 0).length,
+      pendingResumes: this.conns.filter((c) => c.cutAt !== 0 && !c.done).length,
     };
   }
 
@@ -123,7 +135,7 @@ export class LoadGenerator {
   }
 
   private connect(c: Conn): void {
-    const s = net.connect({ host: this.cfg.host, port: this.cfg.port });
+    const s = net.connect({ host: this.cfg.host, port: this.cfg.port, localAddress: this.cfg.localAddress });
     c.socket = s;
     c.live = false;
     s.setNoDelay(true);
@@ -139,8 +151,24 @@ export class LoadGenerator {
       this.counts.errors++;
     });
     s.on('close', () => {
-      if (c.socket === s) c.socket = null;
+      if (c.socket !== s) return;
+      c.socket = null;
+      if (this.cfg.reconnectCapMs !== undefined && !c.done) this.reconnectLater(c);
     });
+  }
+
+  /** The server side closed (it died, drained, or refused): RESUME (or HELLO again) after the client's backoff. */
+  private reconnectLater(c: Conn): void {
+    c.live = false;
+    c.buf = null;
+    if (c.cutAt === 0) {
+      c.cutAt = this.cutOrigin || now();
+      this.counts.cut++;
+    }
+    const delay = backoffMs({ attempts: c.attempts++, baseBackoffMs: DEFAULT_BASE_BACKOFF_MS, maxBackoffMs: this.cfg.reconnectCapMs!, jitter: Math.random() });
+    setTimeout(() => {
+      if (!c.done && !c.socket) this.connect(c);
+    }, delay);
   }
 
   private onData(c: Conn, chunk: Buffer): void {
@@ -174,6 +202,7 @@ export class LoadGenerator {
         if (c.cutAt !== 0) this.resume.record((t - c.cutAt) * 1000);
       }
       c.cutAt = 0;
+      c.attempts = 0;
     } else if (type === MessageType.WELCOME) {
       if (!c.id) this.counts.welcomes++;
       c.id = Buffer.from(buf.subarray(o + 1, o + 17));
@@ -188,7 +217,9 @@ export class LoadGenerator {
       c.socket?.end(encode({ type: MessageType.ACK, verdict: 0 }));
     } else if (type === MessageType.REJECT) {
       this.counts.rejects++;
-      if (buf[o + 1] === 2) this.counts.expired++;
+      if (buf[o + 1] === RejectCode.SESSION_EXPIRED) this.counts.expired++;
+      // A final reject ends the session for a reconnecting client too; a resumable one is retried.
+      if (!RESUMABLE_REJECTS.has(buf[o + 1])) c.done = true;
       void len;
     }
   }

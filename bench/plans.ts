@@ -18,6 +18,9 @@ export const PLANS: Record<Plan['mode'], Plan> = {
     measureMs: 15000,
     rampPerSec: 3000,
     perGenerator: 10000,
+    scaleoutSessions: 10000,
+    failoverPerNode: 3000,
+    workersSessions: 39000,
   },
   quick: {
     mode: 'quick',
@@ -31,6 +34,9 @@ export const PLANS: Record<Plan['mode'], Plan> = {
     measureMs: 4000,
     rampPerSec: 3000,
     perGenerator: 10000,
+    scaleoutSessions: 1000,
+    failoverPerNode: 300,
+    workersSessions: 2000,
   },
   smoke: {
     mode: 'smoke',
@@ -44,10 +50,13 @@ export const PLANS: Record<Plan['mode'], Plan> = {
     measureMs: 1200,
     rampPerSec: 1000,
     perGenerator: 10000,
+    scaleoutSessions: 20,
+    failoverPerNode: 10,
+    workersSessions: 40,
   },
 };
 
-export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only seed,socketio,throughput,storm,inspector] [--sizes N,N]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery, and the live inspector's\ncost (on against off); writes results.json,\nresults.md and chart.svg.\n`;
+export const USAGE = `Usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only seed,socketio,throughput,storm,inspector,scaleout] [--sizes N,N]\n\nRuns the seed workload, the throughput ceiling and the reconnect storm against seqstream,\nthe bare Node.js floor and Socket.IO with connection state recovery, the live inspector's\ncost (on against off), and the scale-out (Redis store against memory, a storm through Redis,\na node SIGKILLed behind HAProxy, --workers 2; needs redis-server and haproxy); writes results.json,\nresults.md and chart.svg.\n`;
 
 /** `help` when --help was asked for; otherwise the plan for the mode, narrowed by the flags, and the output folder. */
 export function parseBenchArgs(argv: string[]): 'help' | { plan: Plan; out: string } {

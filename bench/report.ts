@@ -1,5 +1,5 @@
 /** results.json → the Markdown tables that docs/BENCHMARKS.md quotes. */
-import type { Results, SeedResult } from './types';
+import type { Results, ScaleoutResult, SeedResult } from './types';
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
@@ -82,6 +82,75 @@ export function renderMarkdown(r: Results): string {
       '',
     );
   }
+  if (r.scaleout) out.push(...scaleoutSection(r.scaleout));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
+}
+
+function scaleoutSection(x: ScaleoutResult): string[] {
+  const out = ['## 5. Scale-out: Redis store, nodes behind HAProxy, --workers', '', `redis-server ${x.redisVersion} (no persistence), HAProxy and the nodes are the real processes of cluster/.`, ''];
+  if (x.store) {
+    const s = x.store;
+    out.push(
+      `### Redis store against memory store, ${s.sessions} sessions at 1 number/s`,
+      '',
+      '| store | server CPU % | server RSS MiB | RSS KiB/session | lateness p99 ms | loss / dup | connected at end |',
+      '|---|---:|---:|---:|---:|---|---:|',
+      ...[s.memory, s.redis].map((r, k) => `| ${k ? 'redis' : 'memory'} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${f(r.lateness.p99Ms, 2)} | ${r.loss} / ${r.dup} | ${r.connectedAtEnd}/${r.sessions} |`),
+      '',
+      `Redis ÷ memory: CPU **${f(s.cpuRatio, 2)}×**, RSS **${f(s.rssRatio, 2)}×**. redis-server while the sessions stream: ${f(s.redisCpuPercentSteady)} % of a core; Redis memory per live (streaming) record: ${f(s.bytesPerStreamingRecord, 0)} B.`,
+      '',
+    );
+  }
+  if (x.lifetimes) {
+    const l = x.lifetimes;
+    const by = Object.entries(l.redis.byCommand)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${f(n / l.completed, 1)}`)
+      .join(', ');
+    out.push(
+      `### Session lifetimes through Redis (HELLO, one cut and RESUME, END), ${l.sessions} sessions`,
+      '',
+      `${l.completed}/${l.sessions} completed; loss ${l.loss}, dup ${l.dup}, rejects ${l.rejects}. Per lifetime: **${f(l.scriptsPerLifetime, 2)} scripts**, ${f(l.commandsPerLifetime, 1)} Redis commands (${by}). redis-server: **${f(l.redisCpuUsPerScript, 1)} µs CPU per script** (network and idle housekeeping included; ${f(l.redis.scriptExecUsec / l.redis.scripts, 1)} µs executing it, from commandstats), ${f(l.bytesPerTombstone, 0)} B per tombstone.`,
+      '',
+    );
+  }
+  if (x.storm) {
+    const s = x.storm;
+    out.push(
+      `### Reconnect storm through Redis, ${s.sessions} sessions`,
+      '',
+      '| resumed | time to next number p50 ms | p99 ms | max ms | loss | dup | expired | rejects | redis-server CPU s | scripts |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| ${s.resumed}/${s.sessions} | ${f(s.resume.p50Ms, 0)} | ${f(s.resume.p99Ms, 0)} | ${f(s.resume.maxMs, 0)} | ${s.loss} | ${s.dup} | ${s.expired} | ${s.rejects} | ${f(s.redisCpuSec, 2)} | ${s.redisScripts} |`,
+      '',
+    );
+  }
+  if (x.failover) {
+    const v = x.failover;
+    out.push(
+      `### Node failure: ${v.nodes} nodes × ${v.perNode} sessions behind HAProxy, one SIGKILLed`,
+      '',
+      `Clients reconnect with the real client's backoff: ${v.backoffBaseMs} ms first ceiling, doubling per failed attempt, **cap ${v.backoffCapMs} ms** (equal jitter); HAProxy checks /ready every ${v.haproxyCheckMs} ms.`,
+      '',
+      '| sessions cut | resumed elsewhere | kill → next number p50 ms | p99 ms | max ms | loss | dup | expired | rejects | connected at end |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| ${v.cut} | ${v.resumed} | ${f(v.resume.p50Ms, 0)} | ${f(v.resume.p99Ms, 0)} | ${f(v.resume.maxMs, 0)} | ${v.loss} | ${v.dup} | ${v.expired} | ${v.rejects} | ${v.connectedAtEnd}/${v.sessions} |`,
+      '',
+    );
+  }
+  if (x.workers) {
+    const w = x.workers;
+    out.push(
+      `### One machine, --workers 2 with the Redis store, ${w.target} sessions at 1 number/s`,
+      '',
+      `Reached **${w.reached}/${w.target}** over ${w.generators} generator process(es)${w.shortfall ? ` — short: ${w.shortfall}` : ''}. ${f(w.numbersPerSec, 0)} numbers/s, lateness p50 ${f(w.lateness.p50Ms, 1)} p99 ${f(w.lateness.p99Ms, 1)} ms, loss ${w.loss}, dup ${w.dup}, bad values ${w.badValues}, rejects ${w.rejects}; primary ${f(w.primaryCpuPercent)} % CPU.`,
+      '',
+      '| worker pid | CPU % of a core | share of the workers\' CPU | open files | RSS MiB |',
+      '|---:|---:|---:|---:|---:|',
+      ...w.workers.map((k) => `| ${k.pid} | ${f(k.cpuPercent)} | ${f(100 * k.share, 0)} % | ${k.openFiles} | ${f(k.rssMiB, 0)} |`),
+      '',
+    );
+  }
+  return out;
 }

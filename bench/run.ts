@@ -22,6 +22,7 @@ import type { Plan, Results } from './types';
 import { inspectorCost } from './workloads/inspector';
 import { seedWorkload } from './workloads/seed';
 import { socketIoWorkload } from './workloads/socketio';
+import { scaleout } from './workloads/scaleout';
 import { storm } from './workloads/storm';
 import { throughputCeiling } from './workloads/throughput';
 
@@ -42,6 +43,7 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     ceilings: { seqstream: 0, bare: 0, ratio: 0 },
     storm: null,
     inspector: [],
+    scaleout: null,
     notes: [],
   };
 
@@ -62,6 +64,8 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     log('== 4. the live inspector: on (with a page connected) against off, same N');
     for (const n of plan.inspectorSizes) results.inspector.push(await inspectorCost(n, plan, log, results.seed));
   }
+
+  if (!only || only.includes('scaleout')) results.scaleout = await scaleout(plan, log);
 
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -28,6 +28,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Limits for a seqstream server under load: room for a whole process's worth of sessions, and
+ * the per-source limits off (the load generators are thousands of clients on one address).
+ */
+export const BENCH_LIMITS: readonly string[] = ['--max-sessions', '20000', '--max-sessions-per-source', '0', '--new-session-rate', '0', '--max-pending-handshakes', '0', '--max-pending-per-source', '0'];
+
 export interface RunningServer {
   child: ChildProcess;
   port: number;
@@ -46,10 +52,7 @@ export async function startServer(kind: ServerKind, intervalMs: number, extraArg
           String(port),
           '--interval',
           String(intervalMs),
-          '--max-sessions',
-          '20000',
-          // The load generators are thousands of clients on one address: per-source limits off.
-          '--max-sessions-per-source', '0', '--new-session-rate', '0', '--max-pending-handshakes', '0', '--max-pending-per-source', '0',
+          ...BENCH_LIMITS,
           '--log-file',
           path.join(os.tmpdir(), `seqstream-bench-${process.pid}.log`),
           // BENCH_SEQSTREAM_ARGS="--log-level warn": extra server flags, for experiments.

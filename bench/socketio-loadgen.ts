@@ -17,7 +17,7 @@ export class SocketIoGenerator implements Generator {
   private readonly conns: IoConn[] = [];
   private lateness = new Histogram();
   private measuring = false;
-  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0 };
+  private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0, cut: 0 };
 
   constructor(private readonly cfg: GenConfig) {}
 

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GeneratorProc, merge, sum, summarize } from './generators';
-import type { GenConfig } from './ipc';
+import { generatorConfig } from './fleet';
 import { cpuPercent, sampleProc } from './procstat';
 import { startServer, type RunningServer } from './server-process';
 import type { Plan, SeedResult, ServerKind } from './types';
@@ -39,17 +39,7 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
     const nGen = Math.max(1, Math.ceil(sessions / plan.perGenerator));
     const per = Math.ceil(sessions / nGen);
     for (let g = 0; g < nGen; g++) gens.push(new GeneratorProc(kind));
-    const cfg = (n: number): GenConfig => ({
-      host: '127.0.0.1',
-      port: server.port,
-      connections: n,
-      length: 65535,
-      intervalMs,
-      // BENCH_HEARTBEAT_MS: the generators' heartbeat interval (give the server a matching
-      // --heartbeat-interval/--heartbeat-timeout through BENCH_SEQSTREAM_ARGS).
-      heartbeatIntervalMs: Number(process.env.BENCH_HEARTBEAT_MS) || 2000,
-      rampPerSec: Math.ceil(plan.rampPerSec / nGen),
-    });
+    const cfg = (n: number) => generatorConfig('127.0.0.1', server.port, n, intervalMs, Math.ceil(plan.rampPerSec / nGen));
     await Promise.all(gens.map((g, k) => g.send({ type: 'open', config: cfg(Math.min(per, sessions - k * per)) })));
     await sleep(plan.warmupMs);
     await Promise.all(gens.map((g) => g.send({ type: 'measure' })));

@@ -15,8 +15,14 @@ export interface Plan {
   perGenerator: number;
   /** Seqstream with the live inspector on and a page connected, against the same N without. */
   inspectorSizes: number[];
+  /** Scale-out (bench/workloads/scaleout.ts): sessions for memory-vs-Redis and the storm through Redis. */
+  scaleoutSessions: number;
+  /** Scale-out: sessions per node, three nodes behind HAProxy, one SIGKILLed. */
+  failoverPerNode: number;
+  /** Scale-out: sessions on one `--workers 2` server with the Redis store (each worker < 20,000 files). */
+  workersSessions: number;
   /** Run only these workloads (for profiling one thing); all when unset. */
-  only?: ('seed' | 'socketio' | 'throughput' | 'storm' | 'inspector')[];
+  only?: ('seed' | 'socketio' | 'throughput' | 'storm' | 'inspector' | 'scaleout')[];
 }
 
 export interface LatencySummary {
@@ -78,6 +84,103 @@ export interface InspectorResult {
   sseBatchesPerSec: number;
 }
 
+/** Redis's own figures over a stretch (INFO commandstats, cpu, memory deltas). */
+export interface RedisDelta {
+  /** EVALSHA + EVAL calls: one per lifecycle operation. */
+  scripts: number;
+  /** Microseconds spent executing them (commandstats: the commands inside included, no network). */
+  scriptExecUsec: number;
+  /** Every command Redis ran, the ones inside scripts included (INFO itself left out). */
+  commands: number;
+  byCommand: Record<string, number>;
+  cpuSec: number;
+  usedMemoryBytes: number;
+}
+
+export interface StoreComparison {
+  sessions: number;
+  memory: SeedResult;
+  redis: SeedResult;
+  /** redis ÷ memory, same N, same run. */
+  cpuRatio: number;
+  rssRatio: number;
+  /** redis-server's CPU over the Redis run's measured stretch (steady streaming touches no store). */
+  redisCpuPercentSteady: number;
+  /** Redis's used_memory per streaming session record (N live records against an empty store). */
+  bytesPerStreamingRecord: number;
+}
+
+/** Sessions run from HELLO to END with one cut and RESUME each, on a fresh server and store. */
+export interface LifetimeCost {
+  sessions: number;
+  completed: number;
+  redis: RedisDelta;
+  scriptsPerLifetime: number;
+  commandsPerLifetime: number;
+  /** redis-server CPU ÷ scripts over the stretch (its idle housekeeping included). */
+  redisCpuUsPerScript: number;
+  /** used_memory per completed session's tombstone. */
+  bytesPerTombstone: number;
+  loss: number;
+  dup: number;
+  rejects: number;
+}
+
+export interface FailoverResult {
+  nodes: number;
+  perNode: number;
+  sessions: number;
+  /** Sessions whose connection the killed node held (they reconnect through HAProxy). */
+  cut: number;
+  /** Time from the SIGKILL to each cut session's next number. */
+  resume: LatencySummary;
+  resumed: number;
+  loss: number;
+  dup: number;
+  expired: number;
+  rejects: number;
+  connectedAtEnd: number;
+  /** The clients' reconnect backoff: first ceiling, doubling per failed attempt, up to the cap. */
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  haproxyCheckMs: number;
+}
+
+export interface WorkerShare {
+  pid: number;
+  cpuPercent: number;
+  /** This worker's part of the workers' CPU. */
+  share: number;
+  openFiles: number;
+  rssMiB: number;
+}
+
+export interface WorkersResult {
+  target: number;
+  reached: number;
+  /** Why fewer than the target were reached (empty when all were). */
+  shortfall: string;
+  generators: number;
+  workers: WorkerShare[];
+  primaryCpuPercent: number;
+  lateness: LatencySummary;
+  numbersPerSec: number;
+  loss: number;
+  dup: number;
+  badValues: number;
+  rejects: number;
+  connectedAtEnd: number;
+}
+
+export interface ScaleoutResult {
+  redisVersion: string;
+  store: StoreComparison | null;
+  lifetimes: LifetimeCost | null;
+  storm: (StormResult & { redisCpuSec: number; redisScripts: number }) | null;
+  failover: FailoverResult | null;
+  workers: WorkersResult | null;
+}
+
 export interface Results {
   date: string;
   mode: Plan['mode'];
@@ -87,5 +190,7 @@ export interface Results {
   ceilings: { seqstream: number; bare: number; ratio: number };
   storm: StormResult | null;
   inspector: InspectorResult[];
+  /** Sessions in Redis, several processes and nodes (null when not run). */
+  scaleout?: ScaleoutResult | null;
   notes: string[];
 }

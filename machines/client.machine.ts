@@ -70,6 +70,9 @@ export interface ClientContext extends Required<ClientInput> {
 
 export type ClientEvent = LinkEvent;
 
+/** First reconnect backoff ceiling; it doubles per failed attempt up to the client's --max-backoff. */
+export const DEFAULT_BASE_BACKOFF_MS = 100;
+
 export function backoffMs(ctx: Pick<ClientContext, 'attempts' | 'baseBackoffMs' | 'maxBackoffMs' | 'jitter'>): number {
   const ceiling = Math.min(ctx.maxBackoffMs, ctx.baseBackoffMs * 2 ** Math.min(ctx.attempts, 30));
   // "Equal jitter": at least half the ceiling, so retries spread out but never hammer.
@@ -146,7 +149,7 @@ export const clientMachine = setup({
     requestedLength: input.requestedLength,
     maxBackoffMs: input.maxBackoffMs,
     maxReconnects: input.maxReconnects,
-    baseBackoffMs: input.baseBackoffMs ?? 100,
+    baseBackoffMs: input.baseBackoffMs ?? DEFAULT_BASE_BACKOFF_MS,
     jitter: 0.5,
     sessionId: null,
     length: null,

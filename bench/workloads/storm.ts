@@ -11,9 +11,22 @@ import type { Plan, StormResult } from '../types';
 
 export async function storm(plan: Plan, log: (s: string) => void): Promise<StormResult> {
   log(`== 3. reconnect storm of ${plan.stormSessions}`);
-  const run = await steady('seqstream', plan.stormSessions, 1000, plan, log);
+  return stormOf(plan.stormSessions, plan, log);
+}
+
+export interface StormHooks {
+  /** More server flags (the scale-out's storm runs with `--store redis://…`). */
+  extraArgs?: string[];
+  /** Right before the cut, and once every session has its next number (or the wait gave up). */
+  onPhase?: (phase: 'cut' | 'settled') => void;
+}
+
+/** A storm of `sessions` on a fresh seqstream server. */
+export async function stormOf(sessions: number, plan: Plan, log: (s: string) => void, hooks: StormHooks = {}): Promise<StormResult> {
+  const run = await steady('seqstream', sessions, 1000, plan, log, { extraArgs: hooks.extraArgs });
   try {
     await Promise.all(run.gens.map((g) => g.send({ type: 'measure' })));
+    hooks.onPhase?.('cut');
     await Promise.all(run.gens.map((g) => g.send({ type: 'storm' })));
     const deadline = Date.now() + 60_000;
     let reports: GenReport[] = [];
@@ -22,11 +35,12 @@ export async function storm(plan: Plan, log: (s: string) => void): Promise<Storm
       if (reports.every((r) => r.pendingResumes === 0) || Date.now() > deadline) break;
       await sleep(100);
     }
+    hooks.onPhase?.('settled');
     await sleep(1500); // one more interval: numbers after the first resumed one are checked too
     reports = await Promise.all(run.gens.map((g) => g.report()));
     const resume = merge(reports, 'resume');
     const result: StormResult = {
-      sessions: plan.stormSessions,
+      sessions,
       resume: summarize(resume),
       resumed: resume.total,
       loss: sum(reports, 'gaps'),
