@@ -21,7 +21,11 @@ import { InspectorServer } from '../inspector/http';
 import { RelayProxy } from '../proxy/proxy';
 import { ProxyControl } from '../proxy/control';
 import type { SeqServer } from '../transport/server/server';
+import { startRedis } from '../cluster/redis-process';
+import { MessageType } from '../transport/protocol/constants';
+import { openStore } from '../transport/server/store/open-store';
 import { startClient, startServer, waitFor } from './helpers/net';
+import { RawClient } from './helpers/raw-client';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 // The flags the machine notes give for Chromium on this closed network. Not the package's own
@@ -207,3 +211,88 @@ test("the proxy's page shows its connections and active faults", async () => {
   await p.close();
   expect((await c.result).ok).toBe(true);
 }, 20_000);
+
+test("two nodes sharing Redis: a session moves from node A's page to node B's, and both pages show the cluster's counts from the store", async () => {
+  const redis = await startRedis();
+  const stores = [await openStore(redis.url), await openStore(redis.url)];
+  const nodes: { server: SeqServer; hub: InspectorHub; inspector: InspectorServer; page: Page }[] = [];
+  const clients: RawClient[] = [];
+  try {
+    for (const store of stores) {
+      let node: SeqServer | undefined;
+      const hub = new InspectorHub({ intervalMs: 20, flushMs: 100, probeIndex: (id) => node?.nextIndexOf(id) });
+      node = await startServer({ intervalMs: 20, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300, reconnectWindowMs: 5000, store, actors: { inspect: hub.inspect } });
+      // What bin/server.ts gives the inspector: the store's counts when it is shared.
+      const inspector = new InspectorServer(hub, sessionMachine, { clusterCounts: async () => (store.shared ? store.counts() : null) });
+      const pageUrl = `http://127.0.0.1:${await inspector.listen('127.0.0.1', 0)}/`;
+      const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      nodes.push({ server: node, hub, inspector, page: p });
+      await p.goto(pageUrl);
+      await p.locator('#status[data-status="live"]').waitFor({ timeout: 10_000 });
+    }
+    const [a, b] = nodes;
+    const row = (p: Page, shortId: string) => p.locator('#sessions tbody tr', { has: p.locator('td.id', { hasText: shortId }) });
+    /** Both pages' cluster strip reads these counts (others 0). */
+    const clusterShows = async (want: Partial<Record<'streaming' | 'suspended' | 'expired' | 'complete', number>>) => {
+      const expected = { streaming: 0, suspended: 0, expired: 0, complete: 0, ...want };
+      for (const { page: p } of nodes) {
+        await p.waitForFunction(
+          (exp) => Object.entries(exp).every(([s, n]) => document.querySelector(`#cluster-counts li[data-state="${s}"] .n`)?.textContent === String(n)),
+          expected,
+          { timeout: 5000 },
+        );
+        expect(await p.locator('#cluster').isVisible()).toBe(true);
+      }
+    };
+
+    // Started on A: A's page lists it; B's has no row but counts it in the cluster.
+    const c1 = await RawClient.connect(a.server.port);
+    clients.push(c1);
+    c1.startHeartbeats(50);
+    c1.hello(300, 2);
+    const welcome = await c1.next(MessageType.WELCOME);
+    const shortId = welcome.sessionId.toString('hex').slice(0, 8);
+    await row(a.page, shortId).locator('.state-badge', { hasText: 'streaming' }).waitFor({ timeout: 5000 });
+    await clusterShows({ streaming: 1 });
+    expect(await row(b.page, shortId).count()).toBe(0);
+
+    // Cut: suspended on A and in the store.
+    await waitFor(() => c1.messages.filter((m) => m.type === MessageType.NUMBER).length >= 10, 'ten numbers from A');
+    c1.close();
+    await row(a.page, shortId).locator('.state-badge', { hasText: 'suspended' }).waitFor({ timeout: 5000 });
+    await clusterShows({ suspended: 1 });
+    const got = c1.messages.filter((m) => m.type === MessageType.NUMBER).length;
+
+    // Resumed on B: B's page shows it streaming from where the client was, A's shows it handed over.
+    const c2 = await RawClient.connect(b.server.port);
+    clients.push(c2);
+    c2.startHeartbeats(50);
+    c2.resume(welcome.sessionId, got, welcome.instanceId);
+    expect((await c2.next(MessageType.WELCOME)).startIndex).toBe(got);
+    await row(b.page, shortId).locator('.state-badge', { hasText: 'streaming' }).waitFor({ timeout: 5000 });
+    await row(a.page, shortId).locator('.state-badge', { hasText: 'handedOver' }).waitFor({ timeout: 5000 });
+    await clusterShows({ streaming: 1 });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await a.page.screenshot({ path: path.join(ARTIFACTS, 'inspector-cluster-node-a.png'), fullPage: true });
+    await b.page.screenshot({ path: path.join(ARTIFACTS, 'inspector-cluster-node-b.png'), fullPage: true });
+
+    // Finished on B: complete on B's page and in the cluster's counts on both.
+    await c2.next(MessageType.END, 'END', 10_000);
+    c2.send({ type: MessageType.ACK, verdict: 0 });
+    await row(b.page, shortId).locator('.state-badge', { hasText: 'complete' }).waitFor({ timeout: 5000 });
+    await clusterShows({ complete: 1 });
+    // The store is read only while a page is open.
+    for (const n of nodes) await n.page.close();
+    await waitFor(() => nodes.every((n) => n.inspector.pages === 0), 'both pages to go');
+    expect(nodes.map((n) => n.inspector.clusterPolling)).toEqual([false, false]);
+  } finally {
+    for (const c of clients) c.close();
+    for (const n of nodes) {
+      await n.inspector.close();
+      n.hub.close();
+      await n.server.close();
+    }
+    for (const s of stores) await s.close();
+    await redis.stop();
+  }
+}, 60_000);

@@ -9,6 +9,7 @@ import { InspectorHub } from '../inspector/hub';
 import { InspectorServer, MAX_PAGES } from '../inspector/http';
 import { SessionRegistry } from '../transport/server/session-registry';
 import { HOST_CASES, ORIGIN_CASES } from './helpers/local-hosts';
+import { waitFor } from './helpers/net';
 
 let hub: InspectorHub;
 let server: InspectorServer;
@@ -112,4 +113,48 @@ test('the event stream: a full batch first, then batches of changes; pages beyon
   expect((await get('/events')).status).toBe(503);
   for (const p of pages) p.destroy();
   registry.stopAll();
+});
+
+test("the cluster's counts: read from the store only while a page follows, a failed read is sent as the error", async () => {
+  let reads = 0;
+  let fail = false;
+  const counts = { streaming: 2, suspended: 1, expired: 0, complete: 5 };
+  const cluster = new InspectorServer(hub, sessionMachine, {
+    clusterPollMs: 20,
+    clusterCounts: async () => {
+      reads++;
+      if (fail) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      return counts;
+    },
+  });
+  const cport = await cluster.listen('127.0.0.1', 0);
+  try {
+    // No page: the store is not read at all (three poll periods pass without a read).
+    await new Promise((r) => setTimeout(r, 60));
+    expect(reads).toBe(0);
+    const events: { counts: unknown; error?: string }[] = [];
+    const req = http.get({ host: '127.0.0.1', port: cport, path: '/events' }, (res) => {
+      let buf = '';
+      res.on('data', (c) => {
+        buf += c;
+        for (let at = buf.indexOf('\n\n'); at >= 0; at = buf.indexOf('\n\n')) {
+          const frame = buf.slice(0, at);
+          buf = buf.slice(at + 2);
+          if (frame.startsWith('event: cluster\n')) events.push(JSON.parse(frame.split('\ndata: ')[1]));
+        }
+      });
+    });
+    await waitFor(() => events.length >= 1, 'a cluster event');
+    expect(events[0].counts).toEqual(counts);
+    fail = true;
+    await waitFor(() => events.some((e) => e.error !== undefined), 'the failed read on the page');
+    expect(events.find((e) => e.error)).toEqual({ at: expect.any(Number), counts: null, error: 'connect ECONNREFUSED 127.0.0.1:6379' });
+    req.destroy();
+    await waitFor(() => cluster.pages === 0 && !cluster.clusterPolling, 'polling to stop with the last page');
+    const after = reads; // and after the last page: three periods, no read
+    await new Promise((r) => setTimeout(r, 60));
+    expect(reads).toBe(after);
+  } finally {
+    await cluster.close();
+  }
 });

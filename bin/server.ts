@@ -56,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         machine: sessionMachine,
         intervalMs: cfg.interval,
         probeIndex: (id) => server?.nextIndexOf(id),
+        clusterCounts: async () => (server?.store.shared ? server.store.counts() : null),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -5,9 +5,10 @@
  *
  *   GET /                 the page        GET /app.js, /rows.js, /app.css   its assets
  *   GET /chart            the statechart (nodes and transitions) of the session machine
- *   GET /events           SSE: one full batch, then a batch of changes per flush
+ *   GET /events           SSE: one full batch, then a batch of changes per flush; with a shared
+ *                         store also `event: cluster` (the whole cluster's counts), every second
  *   GET /sessions/:key    one session's row and event history
- *   GET /summary          counts by state, events reduced, pages connected
+ *   GET /summary          counts by state, the cluster's last read, events reduced, pages connected
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,6 +16,7 @@ import type net from 'node:net';
 import type { AnyStateMachine } from 'xstate';
 import { chartOf } from './statechart';
 import type { InspectorHub } from './hub';
+import { ClusterCountsPoller, type ClusterView, type ReadClusterCounts } from './cluster-counts';
 import { countsByState } from './view-model';
 import { assetPath, checkLocalRequest } from '../core/local-http';
 import { listenOn } from '../core/ports';
@@ -31,18 +33,29 @@ const ASSETS: Record<string, string> = {
 };
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
+export interface InspectorServerOptions {
+  title?: string;
+  /** The shared store's counts by state (null: not shared), read while a page is open. */
+  clusterCounts?: ReadClusterCounts;
+  clusterPollMs?: number;
+}
+
 export class InspectorServer {
   private readonly server: http.Server;
   private readonly files = new Map<string, { type: string; body: Buffer }>();
   private readonly chartJson: string;
   private readonly streams = new Set<http.ServerResponse>();
   private keepAlive: NodeJS.Timeout | null = null;
+  private readonly title: string;
+  private readonly cluster: ClusterCountsPoller | null;
 
   constructor(
     private readonly hub: InspectorHub,
     machine: AnyStateMachine,
-    private readonly title = 'seqstream inspector',
+    opts: InspectorServerOptions = {},
   ) {
+    this.title = opts.title ?? 'seqstream inspector';
+    this.cluster = opts.clusterCounts ? new ClusterCountsPoller(opts.clusterCounts, (v) => this.publishCluster(v), opts.clusterPollMs) : null;
     for (const file of new Set(Object.values(ASSETS))) {
       this.files.set(file, { type: TYPES[file.split('.').pop()!], body: readFileSync(assetPath('inspector/assets', file)) });
     }
@@ -76,8 +89,14 @@ export class InspectorServer {
     return this.streams.size;
   }
 
+  /** True while the store's cluster counts are being read (a page is open). */
+  get clusterPolling(): boolean {
+    return this.cluster?.running ?? false;
+  }
+
   close(): Promise<void> {
     if (this.keepAlive) clearInterval(this.keepAlive);
+    this.cluster?.stop();
     for (const s of this.streams) s.end();
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
@@ -105,7 +124,7 @@ export class InspectorServer {
     }
     if (url.pathname === '/chart') return this.send(res, 200, 'application/json', this.chartJson);
     if (url.pathname === '/summary') {
-      return this.send(res, 200, 'application/json', JSON.stringify({ counts: countsByState(this.hub.vm), events: this.hub.events, pages: this.streams.size }));
+      return this.send(res, 200, 'application/json', JSON.stringify({ counts: countsByState(this.hub.vm), cluster: this.cluster?.last ?? null, events: this.hub.events, pages: this.streams.size }));
     }
     if (url.pathname === '/events') return this.stream(req, res);
     const m = /^\/sessions\/(.+)$/.exec(url.pathname);
@@ -139,9 +158,22 @@ export class InspectorServer {
       behind = false;
       res.write(`data: ${JSON.stringify(this.hub.full())}\n\n`);
     });
+    if (this.cluster?.last) res.write(clusterEvent(this.cluster.last));
+    this.cluster?.start();
     req.on('close', () => {
       unsubscribe();
       this.streams.delete(res);
+      if (this.streams.size === 0) this.cluster?.stop();
     });
   }
+
+  /** One small event per read to every page; a page that is behind gets the next one. */
+  private publishCluster(view: ClusterView): void {
+    const text = clusterEvent(view);
+    for (const s of this.streams) if (!s.writableNeedDrain) s.write(text);
+  }
+}
+
+function clusterEvent(view: ClusterView): string {
+  return `event: cluster\ndata: ${JSON.stringify(view)}\n\n`;
 }

@@ -13,6 +13,7 @@ import net from 'node:net';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import { InspectorHub } from './hub';
 import { InspectorServer } from './http';
+import type { ReadClusterCounts } from './cluster-counts';
 
 /** Port of the Stately bridge (the package's default, 8080, is too often taken). */
 export const STATELY_BRIDGE_PORT = 49159;
@@ -31,6 +32,8 @@ export interface LaunchOptions {
   machine: AnyStateMachine;
   intervalMs: number;
   probeIndex: (sessionId: string) => number | undefined;
+  /** The shared store's counts by state, shown beside this node's sessions (null: not shared). */
+  clusterCounts?: ReadClusterCounts;
 }
 
 export class InspectError extends Error {
@@ -78,7 +81,7 @@ export async function launchInspection(opts: LaunchOptions): Promise<Inspection>
   const mode = parseInspectValue(opts.value);
   if (mode.kind === 'local') {
     const hub = new InspectorHub({ intervalMs: opts.intervalMs, probeIndex: opts.probeIndex });
-    const http = new InspectorServer(hub, opts.machine);
+    const http = new InspectorServer(hub, opts.machine, { clusterCounts: opts.clusterCounts });
     const port = await http.listen(opts.host, mode.port);
     const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     return {

@@ -224,6 +224,32 @@ function renderCounts() {
   }
 }
 
+// ---- the cluster: every node's sessions by state, as the shared store counts them ----
+
+const STORED_STATES = ['streaming', 'suspended', 'expired', 'complete'];
+
+function renderCluster(view) {
+  // No shared store: this node is the whole picture, the strip stays hidden.
+  if (!view.counts && !view.error) return void ($('#cluster').hidden = true);
+  $('#cluster').hidden = false;
+  $('#cluster').dataset.status = view.error ? 'unavailable' : 'live';
+  $('#cluster-status').textContent = view.error ? `store unavailable: ${view.error}` : '';
+  if (!view.counts) return;
+  $('#cluster-counts').replaceChildren(
+    ...STORED_STATES.map((s) => {
+      const li = document.createElement('li');
+      li.className = s;
+      li.dataset.state = s;
+      li.textContent = s;
+      const n = document.createElement('span');
+      n.className = 'n';
+      n.textContent = String(view.counts[s] ?? 0);
+      li.append(n);
+      return li;
+    }),
+  );
+}
+
 // ---- detail: one session's event history ----
 
 async function showDetail(key) {
@@ -271,6 +297,7 @@ function connect() {
     $('#status').textContent = 'live';
   };
   es.onmessage = (m) => applyBatch(JSON.parse(m.data));
+  es.addEventListener('cluster', (m) => renderCluster(JSON.parse(m.data)));
   es.onerror = () => {
     $('#status').dataset.status = 'lost';
     $('#status').textContent = 'connection to the server lost; retrying';
