@@ -64,6 +64,7 @@ export class SeqServer extends EventEmitter {
   private peakQueued = 0;
   private closed = false;
   private draining = false;
+  private listening = false;
   private unsubscribeTakeovers: (() => Promise<void>) | null = null;
   private readonly admission: Admission;
   /** Admitted connections that have not finished their handshake yet. */
@@ -131,7 +132,13 @@ export class SeqServer extends EventEmitter {
       (socket) => this.accept(socket),
     );
     this.server = this.listener.server;
-    this.server.on('error', (err) => this.emit('error', err));
+    // A listen error is listen()'s rejection; later ones go to whoever listens for them, or the
+    // log — never an unhandled 'error' that would end the process (EADDRINUSE did, with a trace).
+    this.server.on('error', (err) => {
+      if (!this.listening) return;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else this.log.error(`listener error: ${err.message}`);
+    });
   }
 
   async listen(): Promise<number> {
@@ -140,6 +147,7 @@ export class SeqServer extends EventEmitter {
     // Before accepting: a claim by another node must reach us from the first session on.
     this.unsubscribeTakeovers = await this.store.onTakeover(this.instanceId, (id, owner, epoch) => this.takenOver(id, owner, epoch));
     const port = await listenOn(this.server, { port: this.opts.port, host: this.opts.host, backlog: 4096 });
+    this.listening = true;
     this.planFiles();
     this.sweepTimer = setInterval(() => this.admission.sweep(), ADMISSION_SWEEP_MS);
     this.sweepTimer.unref();
