@@ -26,12 +26,14 @@ import { LENGTH_PREFIX_BYTES, MessageType, PROTOCOL_VERSION } from '../transport
 import type { ConnectionStats } from '../proxy/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 import { freePort } from '../core/ports';
+import { clusterMain } from './cluster-demo';
 
 const MIN_LENGTH = 3;
 
 const HELP = `seqstream demo: server + proxy + clients; the proxy dies mid-stream and comes back.
 
 Usage: demo [--clients N] [--length N] [--interval MS]
+       demo --cluster [--help]   redis-server, 3 nodes and HAProxy; a node is killed mid-stream
 
   --clients N     number of clients (default 5)
   --length N      numbers per client, at least ${MIN_LENGTH} (default 60)
@@ -236,6 +238,8 @@ function table(rows: ClientOutcome[]): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The cluster demo is a program of its own (it needs redis-server and haproxy); this one needs nothing installed.
+  if (argv.includes('--cluster')) return clusterMain(argv.filter((a) => a !== '--cluster'));
   const opts = parse(argv);
   if (opts === 'help') {
     process.stdout.write(HELP + '\n');
