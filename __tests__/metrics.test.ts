@@ -29,8 +29,8 @@ interface Node {
   base: string;
 }
 
-async function node(): Promise<Node> {
-  const server = await startServer();
+async function node(over: Parameters<typeof startServer>[0] = {}): Promise<Node> {
+  const server = await startServer(over);
   cleanup.push(() => server.close());
   const metrics = new ServerMetrics();
   metrics.observe(server);
@@ -59,9 +59,12 @@ async function scrape(base: string): Promise<string> {
 
 describe('/metrics', () => {
   it('counts a session: created, streaming while it streams, numbers sent = its length, complete after', async () => {
-    const { server, metrics, base } = await node();
+    // Slack in the liveness timings: on a loaded machine FAST's 100 ms timeout may cut the link,
+    // and this test counts one uninterrupted session (the resume test below counts a cut).
+    const calm = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 3000 };
+    const { server, metrics, base } = await node(calm);
     let received = 0;
-    const c = startClient(server.port, 300, { onNumber: () => received++ });
+    const c = startClient(server.port, 300, { ...calm, onNumber: () => received++ });
     await waitFor(() => received >= 5, 'a few numbers');
     const during = await scrape(base);
     expect(sample(during, 'seqstream_sessions{state="streaming"}')).toBe(1);
