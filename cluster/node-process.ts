@@ -33,7 +33,11 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-const SERVER_JS = path.join(__dirname, '..', 'bin', 'server.js');
+// The built program, whether this file runs built (dist/cluster) or from source under ts-jest
+// (cluster/): a node is always the real `node dist/bin/server.js` an operator runs.
+const SERVER_JS = path.basename(path.dirname(__dirname)) === 'dist'
+  ? path.join(__dirname, '..', 'bin', 'server.js')
+  : path.join(__dirname, '..', 'dist', 'bin', 'server.js');
 
 export function nodeProcess(o: NodeOptions): NodeProcess {
   let child: ChildProcess | null = null;

@@ -21,6 +21,13 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Stops it if running (SIGTERM), then starts it again on the same port and dir. */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: still listening, connections open, but nothing answered — a silent Redis, as behind
+   * a network partition (clients find out only by their command timeout). `resume()` ends it.
+   */
+  pause(): void;
+  /** SIGCONT after `pause()`: it answers again, commands queued meanwhile first. */
+  resume(): void;
 }
 
 export interface RedisServerOptions {
@@ -66,6 +73,12 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     async kill() {
       if (child) await endChild(child, 'SIGKILL');
       child = undefined;
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async restart() {
       if (stopped) throw new Error('restart() after stop(): its dir is gone');

@@ -10,7 +10,7 @@
  * types above it and formatReport below are its input and its output.
  */
 import { performance } from 'node:perf_hooks';
-import { sequenceChecksum, valueAt, type Seed } from '../core/sequence';
+import type { Seed } from '../core/sequence';
 import { silentLogger, type Logger } from '../core/logger';
 import { ChaosSchedule } from '../proxy/chaos';
 import { seededRandom } from '../core/seeded-random';
@@ -19,6 +19,7 @@ import { runClient, type ClientResult } from '../transport/client/client';
 import { RelayProxy } from '../proxy/proxy';
 import { NO_SOURCE_LIMITS } from '../transport/server/admission';
 import { SeqServer } from '../transport/server/server';
+import { verifyRun } from './verify';
 
 export interface SoakOptions {
   /** Clients running at once. */
@@ -158,28 +159,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const check = (t: Tracked, res: ClientResult) => {
     report.clientsFinished++;
     report.reconnects += res.reconnects;
-    const problem = (p: string) => report.problems.push({ client: t.n, sessionId: res.sessionId, problem: p });
-    if (!res.ok) return problem(`client failed: ${res.failure ?? 'no reason'}`);
-    const seed = res.sessionId ? seeds.get(res.sessionId) : undefined;
-    if (!seed || res.length === null) return problem('the server never announced this session');
-    let lost = 0;
-    let wrong = 0;
-    for (let i = 0; i < res.length; i++) {
-      const v = t.values.get(i);
-      if (v === undefined) lost++;
-      else if (v !== valueAt(seed, i)) wrong++;
-    }
-    const dup = t.calls - t.values.size;
-    report.lost += lost;
-    report.wrongValues += wrong;
-    report.duplicated += dup;
-    report.numbersReceived += t.calls;
-    const expected = sequenceChecksum(seed, res.length);
-    if (lost || wrong || dup) return problem(`${lost} lost, ${dup} duplicated, ${wrong} wrong values`);
-    if (res.localChecksum !== expected || res.serverChecksum !== expected) {
-      return problem(`checksums local ${res.localChecksum} and server ${res.serverChecksum}, the sequence's is ${expected}`);
-    }
-    report.clientsVerified++;
+    const v = verifyRun(t, res, res.sessionId ? seeds.get(res.sessionId) : undefined);
+    report.lost += v.lost;
+    report.wrongValues += v.wrong;
+    report.duplicated += v.duplicated;
+    report.numbersReceived += v.received;
+    if (v.problem) report.problems.push({ client: t.n, sessionId: res.sessionId, problem: v.problem });
+    else report.clientsVerified++;
   };
 
   const runOne = async (n: number): Promise<void> => {

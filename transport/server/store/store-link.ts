@@ -10,12 +10,21 @@ import type { SessionStore, WriteResult } from './session-store';
 /** Retry backoff for lifecycle writes: doubles from the first to the cap. */
 const RETRY_FIRST_MS = 50;
 const RETRY_CAP_MS = 2_000;
+/**
+ * While the store is away, it is asked this often whether it is back. Without the probe only a
+ * client's call could find out, and behind a load balancer none comes: /ready says 503, so the
+ * balancer sends no HELLO or RESUME, and a node whose sessions are long stays unready for good.
+ */
+const PROBE_MS = 200;
+/** A read of an id no session has (ids are random hex): cheap, and touches nothing. */
+const PROBE_ID = 'probe';
 
 export class StoreLink {
   private downSince: number | null = null;
   private failedDuringOutage = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  private probe: NodeJS.Timeout | null = null;
 
   constructor(
     readonly store: SessionStore,
@@ -70,6 +79,8 @@ export class StoreLink {
   /** Stops retrying (writes still failing settle as 'abandoned'). */
   close(): void {
     this.closed = true;
+    if (this.probe) clearTimeout(this.probe);
+    this.probe = null;
   }
 
   private async retry(op: (s: SessionStore) => Promise<WriteResult>): Promise<WriteResult | 'abandoned'> {
@@ -88,6 +99,21 @@ export class StoreLink {
     if (this.downSince !== null) return;
     this.downSince = Date.now();
     this.log.warn(`session store ${this.store.description} unreachable: ${(err as Error).message}; new sessions and resumes are refused (resumable) and lifecycle writes retried until it is back`);
+    this.scheduleProbe();
+  }
+
+  /** Asks the store until a call (this probe's or any other) succeeds; `up()` logs the end. */
+  private scheduleProbe(): void {
+    if (this.probe || this.closed) return;
+    this.probe = setTimeout(() => {
+      void this.once((s) => s.inspect(PROBE_ID))
+        .catch(() => {})
+        .finally(() => {
+          this.probe = null;
+          if (this.downSince !== null) this.scheduleProbe();
+        });
+    }, PROBE_MS);
+    this.probe.unref();
   }
 
   private up(): void {
