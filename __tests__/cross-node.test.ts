@@ -26,14 +26,23 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
   const clients: RawClient[] = [];
   let proxy: RelayProxy | null = null;
 
-  async function nodes(opts: { deafA?: boolean } = {}): Promise<[SeqServer, SeqServer]> {
+  async function nodes(opts: { deafA?: boolean; gateA?: Promise<void> } = {}): Promise<[SeqServer, SeqServer]> {
     const [sb, sa0] = await kind.open(2);
     // A deaf A never hears takeover notices: only its own next (fenced) write can tell it.
-    const sa = opts.deafA ? Object.assign(Object.create(sa0) as SessionStore, { onTakeover: async () => async () => {} }) : sa0;
-    stores = [sa0, sb];
+    let sa = opts.deafA ? Object.assign(Object.create(sa0) as SessionStore, { onTakeover: async () => async () => {} }) : sa0;
+    // A gated A's claims wait for the test: a slow store, or a RESUME delivered late.
+    const gate = opts.gateA;
+    if (gate) {
+      const base = sa;
+      sa = Object.assign(Object.create(base) as SessionStore, { claim: async (...args: Parameters<SessionStore['claim']>) => (await gate, base.claim(...args)) });
+    }
+    // Close what the servers used: a wrapper keeps, as its own, the subscriber it opened.
+    stores = [sa, sb];
     // A longer window than FAST: the test checks A's window timer stays harmless after B claims.
-    const a = await startServer({ store: sa, reconnectWindowMs: 600 });
-    const b = await startServer({ store: sb, reconnectWindowMs: 600 });
+    // A longer heartbeat timeout too: a frozen link must outlast B's claim on a loaded machine.
+    const slack = { reconnectWindowMs: 600, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 500 };
+    const a = await startServer({ store: sa, ...slack });
+    const b = await startServer({ store: sb, ...slack });
     servers = [a, b];
     return [a, b];
   }
@@ -131,6 +140,30 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     expect(await stores[1].inspect(id)).toMatchObject({ state: 'streaming', owner: b.instanceId });
     expect(b.registry.get(id)?.getSnapshot().matches('streaming')).toBe(true);
   });
+
+  it.each(['on the node streaming it', 'on another node'])(
+    "a RESUME whose connection is gone before the store answers (an abandoned attempt delivered late) takes nothing from the live stream: %s",
+    async (where) => {
+      let open!: () => void;
+      const [a, b] = await nodes({ gateA: new Promise<void>((r) => (open = r)) });
+      // The live stream: on A itself (HELLO needs no claim), or on B.
+      const holder = where === 'on the node streaming it' ? a : b;
+      const live = await client(holder.port);
+      live.hello(LENGTH, 2);
+      const welcome = await live.next(MessageType.WELCOME);
+      await waitFor(() => numbers(live).length >= 3, 'the live stream to start');
+      const late = await client(a.port);
+      late.resume(welcome.sessionId, 0, welcome.instanceId);
+      await waitFor(() => a.connectionCount >= (holder === a ? 2 : 1), 'A to read the late RESUME');
+      late.close();
+      await waitFor(() => a.connectionCount === (holder === a ? 1 : 0), 'A to see that connection close');
+      open();
+      const end = await live.next(MessageType.END, 'END on the live stream', 10_000);
+      expect(end.checksum).toBe(sequenceChecksum({ hi: welcome.seedHi, lo: welcome.seedLo }, LENGTH));
+      expect(numbers(live).map(([i]) => i)).toEqual([...Array(LENGTH).keys()]);
+      expect(live.messages.filter((m) => m.type === MessageType.REJECT)).toEqual([]);
+    },
+  );
 
   it('a RESUME of a session another node completed hears UNKNOWN_SESSION, and of one expired on the store SESSION_EXPIRED', async () => {
     const [a, b] = await nodes();

@@ -281,7 +281,8 @@ describe('instrumentStore', () => {
     const told: string[] = [];
     const off = await plain.onTakeover('a', (id, owner) => told.push(`${id}:${owner}`));
     await plain.create(identity(3), 'a', 5000);
-    await plain.claim(identity(3).id, 'b', 0, 5000);
+    const c = await plain.claim(identity(3).id, 'b', 0, 5000);
+    if (c.kind === 'claimed') await plain.announceTakeover(identity(3).id, c.previousOwner, 'b', c.record.epoch);
     await waitFor(() => told.length === 1, 'the takeover notice');
     expect(told).toEqual([`${identity(3).id}:b`]);
     await off();

@@ -200,7 +200,7 @@ describe.each(subjects)('session store contract: $name', (subject) => {
     expect((await store.counts())[end]).toBe(0);
   });
 
-  test('a claim by another owner is told to the previous owner; a re-claim by the same owner is not', async () => {
+  test('an announced claim by another owner is told to the previous owner; a re-claim by the same owner is not; a claim alone tells nobody', async () => {
     const store = await open();
     const who = identity();
     const toA: unknown[][] = [];
@@ -208,19 +208,27 @@ describe.each(subjects)('session store contract: $name', (subject) => {
     const offA = await store.onTakeover('A', (...n) => toA.push(n));
     await store.onTakeover('B', (...n) => toB.push(n));
     await store.create(who, 'A', 10_000);
-    expect((await store.claim(who.id, 'A', 1, 10_000)).kind).toBe('claimed'); // epoch 2, same owner: no notice
-    expect((await store.claim(who.id, 'B', 2, 10_000)).kind).toBe('claimed'); // epoch 3: A hears it
+    // What a server does: claim, then announce what it keeps.
+    const claimAndTell = async (owner: string, next: number) => {
+      const c = await store.claim(who.id, owner, next, 10_000);
+      if (c.kind === 'claimed') await store.announceTakeover(who.id, c.previousOwner, owner, c.record.epoch);
+      return c;
+    };
+    expect((await store.claim(who.id, 'C', 1, 10_000)).kind).toBe('claimed'); // epoch 2, by C, not announced
+    expect((await claimAndTell('A', 1)).kind).toBe('claimed'); // epoch 3: C had it, A is told nothing
+    expect((await claimAndTell('A', 1)).kind).toBe('claimed'); // epoch 4, same owner: no notice
+    expect((await claimAndTell('B', 2)).kind).toBe('claimed'); // epoch 5: A hears it
     // Notices on one channel arrive in order, so a notice of the re-claim would have come first.
     await poll(async () => toA.length, (n) => n > 0, 'the takeover notice to A');
-    expect(toA).toEqual([[who.id, 'B', 3]]);
+    expect(toA).toEqual([[who.id, 'B', 5]]);
     await offA();
-    expect((await store.claim(who.id, 'A', 3, 10_000)).kind).toBe('claimed'); // epoch 4: B hears it
+    expect((await claimAndTell('A', 3)).kind).toBe('claimed'); // epoch 6: B hears it
     await poll(async () => toB.length, (n) => n > 0, 'the takeover notice to B');
-    expect(toB).toEqual([[who.id, 'A', 4]]);
-    expect((await store.claim(who.id, 'B', 3, 10_000)).kind).toBe('claimed'); // epoch 5: A unsubscribed
-    expect((await store.claim(who.id, 'A', 3, 10_000)).kind).toBe('claimed'); // epoch 6: B hears it
+    expect(toB).toEqual([[who.id, 'A', 6]]);
+    expect((await claimAndTell('B', 3)).kind).toBe('claimed'); // epoch 7: A unsubscribed
+    expect((await claimAndTell('A', 3)).kind).toBe('claimed'); // epoch 8: B hears it
     await poll(async () => toB.length, (n) => n > 1, 'the second takeover notice to B');
-    expect(toA).toEqual([[who.id, 'B', 3]]);
+    expect(toA).toEqual([[who.id, 'B', 5]]);
   });
 
   test('counts() holds every state across the store, tombstones included', async () => {

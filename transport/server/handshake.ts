@@ -110,9 +110,12 @@ export class Handshake {
       return this.unavailable(conn, err);
     }
     if (conn.closed) {
-      // The client gave up while the store answered; the claim stands, so hold the session as
-      // suspended here (it is resumable again at once) rather than leave it streaming nowhere.
-      if (claim.kind !== 'claimed') return;
+      // The client gave up on this attempt while the store answered (or it is an abandoned
+      // attempt delivered late, after a newer one). Act on nothing: the session's holder, if
+      // any, carries on until its next write is refused as stale, and the client's next RESUME
+      // claims it anywhere. Taking it over here would end a healthy stream with a final
+      // SESSION_TAKEN_OVER (seen in the kill -9 soak under chaos latency).
+      return;
     }
     switch (claim.kind) {
       case 'beyond-end':
@@ -132,6 +135,9 @@ export class Handshake {
         return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is ${claim.kind === 'complete' ? 'complete' : 'unknown to this server'}`);
     }
     const { record, previousOwner } = claim;
+    // The previous holder (another node, maybe half-open) stops at once rather than at its next
+    // write. Best effort: a notice lost in a Redis blip leaves that write as the backstop.
+    if (previousOwner !== this.nodeId) void this.services.store.once((s) => s.announceTakeover(id, previousOwner, this.nodeId, record.epoch)).catch(() => {});
     const crossNode = previousOwner !== this.nodeId;
     const here = this.services.live.get(id);
     const actor = here?.actor;

@@ -69,7 +69,6 @@ export class InMemorySessionStore implements SessionStore {
     if (nextIndex > r.length) return { kind: 'beyond-end', length: r.length };
     const record: SessionRecord = { ...r, state: 'streaming', owner, epoch: r.epoch + 1, nextIndex, deadline: now + leaseMs + (r.length - nextIndex) * perNumberMs, reconnects: r.reconnects + 1 };
     this.records.set(id, record);
-    if (r.owner !== owner) for (const l of this.listeners.get(r.owner) ?? []) queueMicrotask(() => l(id, owner, record.epoch));
     return { kind: 'claimed', record, previousOwner: r.owner, previousState: r.state };
   }
 
@@ -102,6 +101,11 @@ export class InMemorySessionStore implements SessionStore {
     }
     for (const t of this.tombstones.values()) if (t.until > now) c[t.state]++;
     return c;
+  }
+
+  async announceTakeover(id: string, previousOwner: string, newOwner: string, epoch: number): Promise<void> {
+    if (previousOwner === newOwner) return;
+    for (const l of this.listeners.get(previousOwner) ?? []) queueMicrotask(() => l(id, newOwner, epoch));
   }
 
   async onTakeover(owner: string, listener: TakeoverListener): Promise<() => Promise<void>> {

@@ -72,7 +72,8 @@ return redis.call('HGETALL', KEYS[1])
 `;
 
 /**
- * ARGV: tombstoneMs, id, owner, nextIndex, leaseMs, channelPrefix, perNumberMs.
+ * ARGV: tombstoneMs, id, owner, nextIndex, leaseMs, perNumberMs. Publishes nothing: the claimer
+ * announces the takeover itself when it keeps the claim (SessionStore.announceTakeover).
  * Returns {'claimed', previousOwner, previousState, field, value, ...} or {answer}.
  */
 export const CLAIM = `${PRELUDE}
@@ -82,15 +83,12 @@ if not state then return { answer } end
 local f = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'reconnects', 'length')
 if tonumber(ARGV[4]) > tonumber(f[4]) then return { 'beyond-end', f[4] } end
 local epoch = tonumber(f[2]) + 1
-local deadline = now + tonumber(ARGV[5]) + (tonumber(f[4]) - tonumber(ARGV[4])) * tonumber(ARGV[7])
+local deadline = now + tonumber(ARGV[5]) + (tonumber(f[4]) - tonumber(ARGV[4])) * tonumber(ARGV[6])
 redis.call('HSET', KEYS[1], 'state', 'streaming', 'owner', ARGV[3], 'epoch', epoch,
   'nextIndex', ARGV[4], 'deadline', deadline, 'reconnects', tonumber(f[3]) + 1)
 redis.call('PEXPIREAT', KEYS[1], deadline + tomb)
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZADD', KEYS[2], deadline, id)
-if f[1] ~= ARGV[3] then
-  redis.call('PUBLISH', ARGV[6] .. f[1], cjson.encode({ id = id, owner = ARGV[3], epoch = epoch }))
-end
 local out = { 'claimed', f[1], state }
 for _, v in ipairs(redis.call('HGETALL', KEYS[1])) do out[#out + 1] = v end
 return out

@@ -128,7 +128,7 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   }
 
   async claim(id: string, owner: string, nextIndex: number, leaseMs: number, perNumberMs = 0): Promise<ClaimResult> {
-    const reply = (await this.run('seqClaim', id, owner, nextIndex, leaseMs, this.channel(''), perNumberMs)) as string[];
+    const reply = (await this.run('seqClaim', id, owner, nextIndex, leaseMs, perNumberMs)) as string[];
     const kind = reply[0];
     if (kind === 'claimed') {
       return { kind, previousOwner: reply[1], previousState: reply[2] as 'streaming' | 'suspended', record: toRecord(reply.slice(3)) };
@@ -160,6 +160,11 @@ export class RedisSessionStore extends EventEmitter implements SessionStore {
   async counts(): Promise<Record<StoredState, number>> {
     const reply = (await this.call('seqCounts', ...this.zKeys, this.tombstoneMs)) as number[];
     return { streaming: reply[0], suspended: reply[1], expired: reply[2], complete: reply[3] };
+  }
+
+  async announceTakeover(id: string, previousOwner: string, newOwner: string, epoch: number): Promise<void> {
+    if (previousOwner === newOwner) return;
+    await this.client.publish(this.channel(previousOwner), JSON.stringify({ id, owner: newOwner, epoch }));
   }
 
   async onTakeover(owner: string, listener: TakeoverListener): Promise<() => Promise<void>> {

@@ -6,7 +6,7 @@
  * and bumps its epoch; every later write names the epoch it was given and fails with 'lost'
  * when another claim has happened since. So a node that was frozen, cut off or slow can never
  * overwrite, expire or complete a session another node has taken over: its next write tells it
- * it lost the session, and (shared stores) the new owner's claim is also published to it.
+ * it lost the session, and the new owner also announces its claim to it (`announceTakeover`).
  *
  * The store owns time. A suspended session's deadline is an absolute time on the store's clock
  * (Redis: its TIME), so expiry does not depend on any server being alive; a session whose owner
@@ -94,7 +94,8 @@ export interface SessionStore {
    * a new lease. Refused as 'expired' once its deadline has passed, as 'beyond-end' when
    * nextIndex > length, and as 'complete' or 'unknown' as they say; those leave the store
    * unchanged (an expired record becomes its tombstone). Two concurrent claims both succeed
-   * in some order, each with its own epoch: the later one owns the session.
+   * in some order, each with its own epoch: the later one owns the session. A claim tells
+   * nobody: the claimer decides whether to announce it (below).
    */
   claim(id: string, owner: string, nextIndex: number, leaseMs: number, perNumberMs?: number): Promise<ClaimResult>;
 
@@ -113,7 +114,16 @@ export interface SessionStore {
   /** Sessions by state across every node sharing the store (tombstones included). */
   counts(): Promise<Record<StoredState, number>>;
 
-  /** Claims that took a session from `owner` are told to `listener`; returns an unsubscribe. */
+  /**
+   * Tells `previousOwner` (its `onTakeover` listeners) that `newOwner` claimed the session at
+   * `epoch`; nothing when they are the same. Apart from claim because only the claimer knows
+   * whether the claim is worth acting on: a RESUME whose connection died while the store
+   * answered (a client's abandoned attempt, delivered late) must not stop a healthy stream —
+   * its holder then carries on until its next write is refused as stale.
+   */
+  announceTakeover(id: string, previousOwner: string, newOwner: string, epoch: number): Promise<void>;
+
+  /** Announced claims that took a session from `owner` are told to `listener`; returns an unsubscribe. */
   onTakeover(owner: string, listener: TakeoverListener): Promise<() => Promise<void>>;
 
   /** Drops connections and timers; the data stays (memory: goes with the process). */
