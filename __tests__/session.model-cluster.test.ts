@@ -244,7 +244,8 @@ async function replay(steps: Step[]): Promise<void> {
       await waitFor(() => target.ended.get(id) === 'complete', 'the leftover session to complete');
     }
     for (const node of cluster) expect(node.server.registry.get(id)).toBeUndefined();
-    expect(['complete', 'expired']).toContain(await storedState(holder, id));
+    // The final write lands after the 'complete' event (the store is written asynchronously).
+    await waitForAsync(async () => ['complete', 'expired'].includes(await storedState(holder, id)), 'the store to hold the end of the session');
   } finally {
     for (const c of opened) c.close();
     for (const p of proxies.values()) await p.close();
