@@ -12,8 +12,8 @@
 import { sequenceChecksum, valueAt } from '../core/sequence';
 import { MessageType, RejectCode, RESUMABLE_REJECTS } from '../transport/protocol/constants';
 import type { Message } from '../transport/protocol/codec';
-import { runLanes, startCluster, stopAllClients, tally, trackClient, TIMINGS, waitForAsync, within, type Cluster } from './helpers/cluster';
-import { waitFor } from './helpers/net';
+import { runLanes, startCluster, stopAllClients, tally, trackClient, TIMINGS, within, type Cluster } from './helpers/cluster';
+import { waitFor, waitForAsync } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 
 let cluster: Cluster | null = null;

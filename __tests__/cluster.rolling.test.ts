@@ -5,8 +5,8 @@
  * client that was on a drained node is told SHUTTING_DOWN and resumes on another node; every
  * number of every session is checked against its Redis seed; no client sees a final error.
  */
-import { runLanes, startCluster, stopAllClients, tally, TIMINGS, waitForAsync, within, type Cluster, type TrackedClient } from './helpers/cluster';
-import { waitFor } from './helpers/net';
+import { runLanes, startCluster, stopAllClients, tally, TIMINGS, within, type Cluster, type TrackedClient } from './helpers/cluster';
+import { waitFor, waitForAsync } from './helpers/net';
 
 let cluster: Cluster | null = null;
 

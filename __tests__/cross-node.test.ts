@@ -9,7 +9,7 @@ import { MessageType, RejectCode } from '../transport/protocol/constants';
 import type { Message } from '../transport/protocol/codec';
 import type { SeqServer } from '../transport/server/server';
 import type { SessionStore } from '../transport/server/store/session-store';
-import { FAST, startServer, waitFor } from './helpers/net';
+import { FAST, startServer, waitFor, waitForAsync } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 import { storeKinds } from './helpers/stores';
 
@@ -89,7 +89,8 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     a.on('expired', (sid: string) => expired.push(sid));
     c2.send({ type: MessageType.ACK, verdict: 0 });
     await waitFor(() => b.registry.get(id) === undefined, 'B to complete the session');
-    expect(await stores[1].inspect(id)).toBe('complete');
+    // Written after the 'complete' event: wait for the store, not just the actor.
+    await waitForAsync(async () => (await stores[1].inspect(id)) === 'complete', 'the store to hold the completion');
     // Past A's reconnect window (600 ms from its suspension): A expired nothing.
     const t0 = Date.now();
     await waitFor(() => Date.now() - t0 > 700, "A's reconnect window to pass", 2000);

@@ -36,7 +36,7 @@ import { MessageType, RejectCode } from '../transport/protocol/constants';
 import type { SeqServer } from '../transport/server/server';
 import { openStore } from '../transport/server/store/open-store';
 import type { SessionRecord, SessionStore, StoredState } from '../transport/server/store/session-store';
-import { startServer, waitFor } from './helpers/net';
+import { startServer, waitFor, waitForAsync } from './helpers/net';
 import { RawClient } from './helpers/raw-client';
 import { input, makeModel, type AnyEvent, type Snap } from './helpers/session-model';
 
@@ -100,14 +100,6 @@ async function storedState(node: Node, id: string): Promise<StoredState | 'gone'
   const r = await node.store.inspect(id);
   if (r === undefined) return 'gone';
   return typeof r === 'string' ? r : r.state;
-}
-
-async function waitForAsync(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function replay(steps: Step[]): Promise<void> {

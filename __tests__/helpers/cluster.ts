@@ -275,15 +275,6 @@ export async function within<T>(p: Promise<T>, ms: number, what: string, onTimeo
   }
 }
 
-/** Polls an async predicate until it holds; fails with `what` after the bound. */
-export async function waitForAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /**
  * `lanes` clients at once through `port`, each lane starting a new client when its last one
  * finishes, until `keepGoing()` says stop; lengths drawn in [minLength, maxLength].

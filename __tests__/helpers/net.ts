@@ -54,6 +54,15 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
 }
 
 /** Resolves on the emitter's next matching event, or rejects after the bound. */
+/** Polls an async predicate (a store read, say) until it holds; fails with `what` after the bound. */
+export async function waitForAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 export function nextEvent<T extends unknown[]>(
   emitter: NodeJS.EventEmitter,
   name: string,
