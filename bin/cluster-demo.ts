@@ -12,6 +12,9 @@
  *
  * Driven by events, with a bound on every wait: the kill when the slowest client has a third,
  * the restart when every client of the dead node has resumed, the table when every client ended.
+ *
+ * Over ~250 lines, like demo.ts and for the same reason: one program read top to bottom, whose
+ * progress lines, node bookkeeping and table serve only this script.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';

@@ -1,13 +1,13 @@
 /**
- * The seqstream server: listens, accepts (within the admission limits), dispatches each
- * connection's messages — the first to the handshake, the rest to the session's runtime and
- * actor — and closes. What a session does lives in session-runtime.ts; HELLO and RESUME in
- * handshake.ts; the settings in server-options.ts.
+ * The seqstream server: listens, accepts (within the admission limits), hands each connection's
+ * messages to dispatch.ts, drains and closes. What a session does lives in session-runtime.ts;
+ * HELLO and RESUME in handshake.ts; the store behind store/; the settings in server-options.ts.
  *
- * Near 300 lines, above the house's ~250, for a reason: besides accept, dispatch, listen and
- * close it holds the public getters the tests, inspector, soak and bench read, and the door's
- * admission glue (the pre-TLS hook, the open-file reserve, the refusal log), all of which read
- * the same server-wide connection state; cutting them out would pass that state around.
+ * About 320 lines, above the house's ~250, for a reason: besides accept, listen, drain and close
+ * it holds the public getters the tests, inspector, soak, metrics and bench read, the takeover
+ * notices, and the door's admission glue (the pre-TLS hook, the open-file reserve, the refusal
+ * log), all of which read the same server-wide connection state; cutting them out would pass
+ * that state around.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -16,13 +16,12 @@ import { DEFAULTS } from '../../core/config';
 import { listenOn } from '../../core/ports';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
-import { escapeText } from '../../core/escape';
 import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
-import { INSTANCE_ID_BYTES, MessageType, RejectCode } from '../protocol/constants';
-import { ProtocolError, type Message } from '../protocol/codec';
+import { INSTANCE_ID_BYTES, RejectCode } from '../protocol/constants';
 import { Pacer } from './pacer';
 import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
 import { Handshake } from './handshake';
+import { Dispatch, sessionMeta } from './dispatch';
 import { ServerConnection, type ConnectionLimits } from './server-connection';
 import { createListener, type Listener } from './listener';
 import { InMemorySessionStore } from './store/memory-store';
@@ -33,12 +32,6 @@ import { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
 // SeqServer's callers (bin/server, the tests' helper) import its options from beside it.
 export { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
-
-/**
- * Messages a connection may send between its HELLO/RESUME and the store's answer (heartbeats,
- * mostly): kept and handled in order after it; more is not a client following the protocol.
- */
-const MAX_DEFERRED = 64;
 
 /** How often refilled rate buckets are dropped. */
 const ADMISSION_SWEEP_MS = 10_000;
@@ -76,6 +69,7 @@ export class SeqServer extends EventEmitter {
   /** Written on the hot path (one increment per number), read by /metrics. */
   private readonly counters = { numbersSent: 0 };
   private readonly handshake: Handshake;
+  private readonly dispatch: Dispatch;
   /** Open files the server may use for connections; Infinity when the limit is unknown. */
   private fileCapacityValue = Infinity;
   private atFileLimit = false;
@@ -112,6 +106,8 @@ export class SeqServer extends EventEmitter {
     };
     this.registry = new SessionRegistry(bindSessionMachine(this.services), opts.actors);
     this.handshake = new Handshake(opts, this.instanceId, this.services, this.registry, (conn, r) => this.refuse(conn, r));
+    // Numbers going out at least once per heartbeat interval double as heartbeat acks.
+    this.dispatch = new Dispatch(this.handshake, this.sessions, this.log, this.noisy, opts.intervalMs <= opts.heartbeatIntervalMs);
     const preTlsSource = new WeakMap<net.Socket, string>();
     this.listener = createListener(
       {
@@ -181,11 +177,6 @@ export class SeqServer extends EventEmitter {
   /** Connections the open-file limit leaves room for (Infinity when the limit is unknown). */
   get fileCapacity(): number {
     return this.fileCapacityValue;
-  }
-
-  /** Numbers go out at least once per heartbeat interval, so they double as heartbeat acks. */
-  private get numbersProveLiveness(): boolean {
-    return this.opts.intervalMs <= this.opts.heartbeatIntervalMs;
   }
 
   get port(): number {
@@ -282,9 +273,9 @@ export class SeqServer extends EventEmitter {
       return;
     }
     const conn = new ServerConnection(this.nextConnectionId++, socket, this.connectionLimits, {
-      onMessage: (c, m) => this.onMessage(c, m),
+      onMessage: (c, m) => this.dispatch.message(c, m),
       onClose: (c) => this.onConnectionClose(c),
-      onProtocolError: (c, err) => this.protocolError(c, err),
+      onProtocolError: (c, err) => this.dispatch.protocolError(c, err),
       onSlowConsumer: (c, queued) => {
         this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
       },
@@ -328,76 +319,4 @@ export class SeqServer extends EventEmitter {
     if (conn.sessionId) this.sessions.get(conn.sessionId)?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
     this.emit('connectionClosed', conn.id);
   }
-
-  private onMessage(conn: ServerConnection, msg: Message): void {
-    if (conn.sessionId === null) {
-      // The store answers first: what comes meanwhile (heartbeats) is handled after, in order.
-      if (conn.awaitingStore) {
-        if (conn.deferred.length >= MAX_DEFERRED) return this.unexpected(conn, msg, `more than ${MAX_DEFERRED} messages before WELCOME`);
-        conn.deferred.push(msg);
-        return;
-      }
-      if (msg.type === MessageType.HELLO) return this.handshaking(conn, this.handshake.hello(conn, msg));
-      if (msg.type === MessageType.RESUME) return this.handshaking(conn, this.handshake.resume(conn, msg));
-      return this.unexpected(conn, msg, 'expected HELLO or RESUME first');
-    }
-    const id = conn.sessionId;
-    const session = this.sessions.get(id);
-    session?.heardFrom(conn);
-    switch (msg.type) {
-      case MessageType.HEARTBEAT:
-        // A session streaming at least once per heartbeat interval already proves the link
-        // alive with every number; an ACK on top would be a third of all writes at the default
-        // settings (PROTOCOL.md §5). Otherwise (after END, slow intervals, taken over) answer.
-        if (session?.pacedOn(conn) && this.numbersProveLiveness) return;
-        conn.send({ type: MessageType.HEARTBEAT_ACK, nonce: msg.nonce });
-        return;
-      case MessageType.HEARTBEAT_ACK:
-        return;
-      case MessageType.ACK: {
-        // An actor that failed is stopped: it would ignore the ACK, as if the session were gone.
-        const actor = session?.actor;
-        const snapshot = actor?.getSnapshot();
-        if (!actor || snapshot?.status !== 'active' || !snapshot.matches({ streaming: { progress: 'ending' } })) {
-          return this.unexpected(conn, msg, 'ACK before END');
-        }
-        if (msg.verdict !== 0) this.log.warn('client reports a checksum mismatch', { session: shortId(id) });
-        actor.send({ type: 'ACK' });
-        return;
-      }
-      default:
-        return this.unexpected(conn, msg, 'the session is already established');
-    }
-  }
-
-  private handshaking(conn: ServerConnection, done: Promise<void>): void {
-    conn.awaitingStore = done
-      .catch((err: Error) => {
-        this.log.error(`handshake failed: ${err.message}`);
-        conn.reject(RejectCode.UNAVAILABLE, 'the server could not complete the handshake; try again');
-      })
-      .finally(() => {
-        conn.awaitingStore = null;
-        for (const msg of conn.deferred.splice(0)) if (!conn.closed) this.onMessage(conn, msg);
-      });
-  }
-
-  private protocolError(c: ServerConnection, err: Error): void {
-    // Frames before the bad one are answered first (PROTOCOL.md §3), a pending handshake too.
-    if (c.awaitingStore) return void c.awaitingStore.then(() => this.protocolError(c, err));
-    if (c.closed) return;
-    // A ProtocolError may carry a more precise code (UNSUPPORTED_VERSION); its text may quote the peer.
-    this.noisy.note('warn', 'protocol error', c.source, `protocol error from ${c.remote}: ${escapeText(err.message)}`, sessionMeta(c));
-    c.reject(err instanceof ProtocolError ? err.code : RejectCode.PROTOCOL_ERROR, err.message);
-  }
-
-  private unexpected(conn: ServerConnection, msg: Message, why: string): void {
-    const text = `unexpected ${MessageType[msg.type]}: ${why}`;
-    this.noisy.note('warn', 'unexpected message', conn.source, `${text} (from ${conn.remote})`, sessionMeta(conn));
-    conn.reject(RejectCode.UNEXPECTED_MESSAGE, text);
-  }
-}
-
-function sessionMeta(conn: ServerConnection): Record<string, unknown> {
-  return conn.sessionId ? { session: shortId(conn.sessionId) } : {};
 }

@@ -7,6 +7,9 @@
  * never wait unbounded; the client reconnects on its own. The store says so once per outage
  * ('unavailable', with the error) and again when it is back ('available'); retrying and logging
  * are the caller's.
+ *
+ * Just over ~250 lines: one class, the contract's operations plus the life of its two
+ * connections (the subscriber for notices, outage events, close), which all of them share.
  */
 import { EventEmitter } from 'node:events';
 import Redis, { type RedisOptions } from 'ioredis';
