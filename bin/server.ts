@@ -18,7 +18,7 @@ const spec = defineProgram({
   program: 'server',
   summary: 'seqstream server: streams each client its own ordered, resumable sequence of uint32 numbers.',
   positionals: [{ name: 'port', setting: 'port' }],
-  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'store', 'workers', 'drainTimeout', 'inspect', 'inspectHost', 'metricsPort', 'metricsHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod'],
+  settings: ['port', 'host', 'interval', 'heartbeatInterval', 'heartbeatTimeout', 'reconnectWindow', 'handshakeTimeout', 'maxSessions', 'maxWriteBuffer', 'tlsCert', 'tlsKey', 'tlsCa', 'maxMessageRate', 'maxSessionsPerSource', 'newSessionRate', 'newSessionBurst', 'maxPendingHandshakes', 'maxPendingPerSource', 'reservedFiles', 'store', 'workers', 'drainTimeout', 'inspect', 'inspectHost', 'metricsPort', 'metricsHost', 'logLevel', 'logFile', 'logMaxSize', 'logMaxFiles', 'logRepeatPeriod', 'logBurst'],
   extraHelp: 'Examples:\n  server                 listen on 127.0.0.1:49155\n  server 5000 --interval 100ms --reconnect-window 10s\n  SEQSTREAM_LOG_LEVEL=debug server   (debug logs every number)\n  server --inspect       and open the printed address: every session live, offline\n  server --tls-cert server.pem --tls-key server.key   TLS (clients connect with --tls)\n  server --metrics-port 9464 --metrics-host 0.0.0.0   Prometheus GET /metrics, HAProxy GET /ready\n  server --store redis://127.0.0.1:6379 --workers 2   two processes sharing sessions in Redis\n\nStop with Ctrl-C or SIGTERM: the server drains — sessions are left suspended in the store and\nclients are told to resume (on another node, behind a load balancer).',
 });
 
@@ -105,6 +105,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       reservedFiles: cfg.reservedFiles,
     },
     logRepeatPeriodMs: cfg.logRepeatPeriod,
+    logBurstPerSecond: cfg.logBurst,
     tls,
     store: metrics ? instrumentStore(store, metrics) : store,
     logger: log,

@@ -85,7 +85,7 @@ export class Handshake {
     }
     const id = record.id;
     const session = this.adopt(conn, record, 0);
-    this.services.log.info(`new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
+    this.services.lifecycle.line('new', `new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
     session.actor = this.registry.start({
       id,
       length,
@@ -143,7 +143,7 @@ export class Handshake {
     const actor = here?.actor;
     if (here && actor && actor.getSnapshot().status === 'active') {
       this.adopt(conn, record, nextIndex, here);
-      this.services.log.info(`resumed at index ${nextIndex} from ${conn.remote} (was ${topState(actor.getSnapshot().value)})`, { session: shortId(id) });
+      this.services.lifecycle.line('resumed', `resumed at index ${nextIndex} from ${conn.remote} (was ${topState(actor.getSnapshot().value)})`, { session: shortId(id) });
       actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex, epoch: record.epoch });
     } else {
       // Not live here (another node's, or its actor already ended): a new actor from the
@@ -151,7 +151,7 @@ export class Handshake {
       if (here) this.services.live.delete(id);
       this.services.admission.sessionAdopted(conn.source);
       const session = this.adopt(conn, record, nextIndex);
-      this.services.log.info(`resumed at index ${nextIndex} from ${conn.remote} (${crossNode ? `from node ${previousOwner}` : 'actor rebuilt'})`, { session: shortId(id) });
+      this.services.lifecycle.line('resumed', `resumed at index ${nextIndex} from ${conn.remote} (${crossNode ? `from node ${previousOwner}` : 'actor rebuilt'})`, { session: shortId(id) });
       session.actor = this.registry.start({
         id,
         length: record.length,

@@ -32,6 +32,8 @@ export interface ServerOptions {
   openFileLimit?: number | null;
   /** Messages per second one connection may send, after a burst of twice as many (0: no limit). */
   maxMessagesPerSecond?: number;
+  /** Per-session lifecycle lines a second before the rest of the second is summarised. */
+  logBurstPerSecond?: number;
   /** Repeated warnings from one source are logged once per this period, with a count. */
   logRepeatPeriodMs?: number;
 }

@@ -16,6 +16,7 @@ import { DEFAULTS } from '../../core/config';
 import { listenOn } from '../../core/ports';
 import { silentLogger, shortId, type Logger } from '../../core/logger';
 import { RepeatedLog } from '../../core/repeated-log';
+import { BurstLog } from '../../core/burst-log';
 import { Admission, sourceKey, openFileCount, openFileLimit, type AdmissionLimits, type Refusal } from './admission';
 import { INSTANCE_ID_BYTES, RejectCode } from '../protocol/constants';
 import { Pacer } from './pacer';
@@ -64,6 +65,7 @@ export class SeqServer extends EventEmitter {
   private readonly pending = new Set<ServerConnection>();
   /** Peer-caused warnings, aggregated per source and period. */
   private readonly noisy: RepeatedLog;
+  private readonly lifecycle: BurstLog;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly services: SessionServices;
   /** Written on the hot path (one increment per number), read by /metrics. */
@@ -84,6 +86,7 @@ export class SeqServer extends EventEmitter {
     this.storeLink = new StoreLink(this.store, this.log);
     this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
+    this.lifecycle = new BurstLog(this.log, opts.logBurstPerSecond ?? DEFAULTS.logBurst);
     this.admissionLimits = { ...DEFAULT_ADMISSION, ...opts.admission };
     this.admission = new Admission(this.admissionLimits, () => this.fileCapacityValue - this.connections.size - this.listener.pending);
     this.connectionLimits = {
@@ -97,6 +100,7 @@ export class SeqServer extends EventEmitter {
       pacer: this.pacer,
       log: this.log,
       noisy: this.noisy,
+      lifecycle: this.lifecycle,
       store: this.storeLink,
       admission: this.admission,
       live: this.sessions,
@@ -256,6 +260,7 @@ export class SeqServer extends EventEmitter {
     this.storeLink.close();
     void this.unsubscribeTakeovers?.().catch(() => {});
     this.noisy.close();
+    this.lifecycle.flush();
     this.pacer.clear();
     this.registry.stopAll();
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');

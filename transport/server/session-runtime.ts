@@ -11,6 +11,7 @@
 import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { shortId, type Logger } from '../../core/logger';
 import type { RepeatedLog } from '../../core/repeated-log';
+import type { BurstLog } from '../../core/burst-log';
 import { sessionMachine, type CloseReason, type SessionContext, type SessionMachine } from '../../machines/session.machine';
 import { MessageType, RejectCode } from '../protocol/constants';
 import { encodeNumber } from '../protocol/codec';
@@ -29,6 +30,8 @@ export interface SessionServices {
   readonly log: Logger;
   /** Peer-caused warnings, aggregated per source and period. */
   readonly noisy: RepeatedLog;
+  /** Per-session lifecycle lines, summarised during bursts. */
+  readonly lifecycle: BurstLog;
   readonly store: StoreLink;
   readonly admission: Admission;
   /** Counted on the hot path, read by /metrics. */
@@ -117,7 +120,7 @@ export class SessionRuntime {
     if (!this.conn) return;
     this.checksum ??= sequenceChecksum(this.seed, this.record.length);
     this.conn.send({ type: MessageType.END, length: this.record.length, checksum: this.checksum });
-    this.services.log.info('sent END', { session: shortId(this.record.id), checksum: this.checksum });
+    this.services.lifecycle.line('sent END', 'sent END', { session: shortId(this.record.id), checksum: this.checksum });
   }
 
   closeConnection(context: SessionContext, reason: CloseReason): void {
@@ -135,7 +138,7 @@ export class SessionRuntime {
     this.conn = null;
     const { id, epoch, reconnectWindowMs } = context;
     const at = this.nextIndex;
-    this.services.log.info(`suspended at index ${at}; resumable for ${reconnectWindowMs} ms`, { session: shortId(id) });
+    this.services.lifecycle.line('suspended', `suspended at index ${at}; resumable for ${reconnectWindowMs} ms`, { session: shortId(id) });
     this.services.emit('suspended', id);
     // The store's deadline, not this node's timer, is what another node will go by.
     void this.services.store.write((s) => s.suspend(id, epoch, at, reconnectWindowMs)).then((r) => {
@@ -147,21 +150,21 @@ export class SessionRuntime {
     this.forget();
     // 'lost' here is harmless: another node claimed it (or the store expired it first).
     void this.services.store.write((s) => s.expire(context.id, context.epoch));
-    this.services.log.info('reconnect window ran out: session expired', { session: shortId(context.id) });
+    this.services.lifecycle.line('expired', 'reconnect window ran out: session expired', { session: shortId(context.id) });
     this.services.emit('expired', context.id);
   }
 
   finish(context: SessionContext): void {
     this.forget();
     void this.services.store.write((s) => s.complete(context.id, context.epoch));
-    this.services.log.info(`complete after ${context.reconnects} reconnect(s)`, { session: shortId(context.id) });
+    this.services.lifecycle.line('complete', `complete after ${context.reconnects} reconnect(s)`, { session: shortId(context.id) });
     this.services.emit('complete', context.id);
   }
 
   /** Another node holds the session now: this node lets go, leaving the store to the new owner. */
   release(context: SessionContext): void {
     this.forget();
-    this.services.log.info('taken over by another node', { session: shortId(context.id) });
+    this.services.lifecycle.line('taken over', 'taken over by another node', { session: shortId(context.id) });
     this.services.emit('takeover', context.id);
   }
 
