@@ -35,6 +35,12 @@ export interface LatencySummary {
 export interface SeedResult {
   server: ServerKind;
   sessions: number;
+  /** Sessions the ramp started (per-session figures divide by this); < sessions when it fell short. */
+  reached?: number;
+  /** New sessions per second the ramp reached, all generators together (null: the generator does not say). */
+  rampPerSec?: number | null;
+  /** Why the ramp did not reach `sessions` in its time (empty when it did): the figures then describe `reached`. */
+  shortfall?: string;
   intervalMs: number;
   rssPerSessionKiB: number;
   rssMiB: number;
