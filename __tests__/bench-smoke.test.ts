@@ -26,8 +26,12 @@ it('npm run bench -- --smoke runs every workload and writes results.json, result
     // Correctness, not speed: every number arrived, in order, with the right value.
     expect(s.lateness.samples).toBeGreaterThan(0);
     expect([s.loss, s.dup, s.badValues, s.rejects]).toEqual([0, 0, 0, 0]);
+    // Every size reached (a shortfall would be reported here with its reason, not thrown).
+    expect([s.reached, s.shortfall]).toEqual([s.sessions, '']);
   }
   expect(results.throughput.length).toBeGreaterThanOrEqual(2);
+  // The ceiling's rule sits above the generators' noise: a tiny load is within it for both.
+  expect([results.ceilings.bare, results.ceilings.seqstream].map((c) => c > 0)).toEqual([true, true]);
   expect(results.storm).not.toBeNull();
   expect(results.storm!.resumed).toBe(results.storm!.sessions);
   expect([results.storm!.loss, results.storm!.dup, results.storm!.expired]).toEqual([0, 0, 0]);

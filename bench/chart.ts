@@ -35,7 +35,8 @@ function panel(title: string, unit: string, rows: SeedResult[], pick: (r: SeedRe
 export function renderChart(r: Results): string {
   const w = 420;
   const h = 280;
-  const rows = r.seed;
+  // A size the ramp did not reach describes fewer sessions than its x: left off the chart.
+  const rows = r.seed.filter((s) => !s.shortfall);
   const legend = (Object.keys(COLORS) as ServerKind[])
     .filter((k) => rows.some((x) => x.server === k))
     .map((k, i) => `<rect x="${20 + i * 150}" y="${h + 8}" width="12" height="12" fill="${COLORS[k]}"/><text x="${36 + i * 150}" y="${h + 18}" font-size="12">${k === 'bare' ? 'bare Node.js floor' : k === 'socketio' ? 'Socket.IO + recovery' : 'seqstream'}</text>`)

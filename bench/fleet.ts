@@ -57,7 +57,14 @@ export async function openFleet(o: FleetOptions, plan: Plan): Promise<Fleet> {
       return g.send({ type: 'open', config: cfg });
     }),
   );
-  const errors = settled.flatMap((s, k) => (s.status === 'rejected' ? [`generator ${k + 1}: ${(s.reason as Error).message}`] : []));
+  // A generator's ramp that fell short resolves with its reason (bench/loadgen.ts): an error here as before.
+  const errors = settled.flatMap((s, k) =>
+    s.status === 'rejected'
+      ? [`generator ${k + 1}: ${(s.reason as Error).message}`]
+      : s.value.type === 'opened' && s.value.outcome?.shortfall
+        ? [`generator ${k + 1}: ${s.value.outcome.shortfall}`]
+        : [],
+  );
   return {
     gens,
     errors,

@@ -18,6 +18,28 @@ export interface GenConfig {
    * a closed connection stays closed (the steady and storm workloads' clients).
    */
   reconnectCapMs?: number;
+  /** How long the ramp may take before it reports a shortfall (default: a minute, or 4× what rampPerSec needs). */
+  rampDeadlineMs?: number;
+}
+
+/**
+ * What a generator's ramp reached. It never fails for a shortfall: it backs off while the server
+ * refuses or is slow to answer, and at the deadline says how far it got and why.
+ */
+export interface OpenOutcome {
+  target: number;
+  /** Sessions with a WELCOME at the end of the ramp. */
+  welcomed: number;
+  /** New sessions per second actually reached (welcomed ÷ time to the last first WELCOME). */
+  rampPerSec: number;
+  /** The lowest rate the back-off went down to (the asked rate when it never backed off). */
+  minRatePerSec: number;
+  /** Connection attempts that ended before their WELCOME (refused, reset, rejected) and were retried. */
+  retried: number;
+  /** Welcomed sessions whose connection closed during the ramp, RESUMEd as the real client would. */
+  resumedDuringRamp: number;
+  /** Why `welcomed` < `target` (empty when every session started). */
+  shortfall: string;
 }
 
 export type GenCommand =
@@ -44,11 +66,12 @@ export interface GenReport {
   pendingResumes: number;
 }
 
-export type GenReply = { type: 'opened' } | { type: 'ok' } | { type: 'report'; report: GenReport } | { type: 'error'; message: string };
+export type GenReply = { type: 'opened'; outcome?: OpenOutcome } | { type: 'ok' } | { type: 'report'; report: GenReport } | { type: 'error'; message: string };
 
 /** What the runner needs from any generator (ours, Socket.IO's). */
 export interface Generator {
-  open(): Promise<void>;
+  /** Our generator says how far its ramp got; Socket.IO's throws on a shortfall. */
+  open(): Promise<void | OpenOutcome>;
   measure(): void;
   storm(): void;
   expectCut?(atEpochMs: number): void;
@@ -66,8 +89,7 @@ export function serveGenerator(create: (cfg: GenConfig) => Generator): void {
       switch (cmd.type) {
         case 'open':
           gen = create(cmd.config);
-          await gen.open();
-          return reply({ type: 'opened' });
+          return reply({ type: 'opened', outcome: (await gen.open()) ?? undefined });
         case 'measure':
           gen!.measure();
           return reply({ type: 'ok' });

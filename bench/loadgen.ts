@@ -16,7 +16,7 @@ import { backoffMs, DEFAULT_BASE_BACKOFF_MS } from '../machines/client.machine';
 const LOADGEN_VERSION = 1;
 import { encode } from '../transport/protocol/codec';
 import { Histogram } from './histogram';
-import { serveGenerator, type GenConfig, type GenReport } from './ipc';
+import { serveGenerator, type GenConfig, type GenReport, type OpenOutcome } from './ipc';
 
 interface Conn {
   socket: net.Socket | null;
@@ -36,10 +36,27 @@ interface Conn {
   live: boolean;
   /** Failed connection attempts since the last number (the backoff's exponent), when reconnecting. */
   attempts: number;
+  /** The last REJECT on this connection, by name (the ramp reports why a session did not start). */
+  rejectedWith?: string;
 }
 
 const now = () => performance.now();
 const HEARTBEAT_TICK_MS = 20;
+const RAMP_TICK_MS = 10;
+/**
+ * Handshakes in flight (connect issued, no WELCOME yet) may be at most this many seconds of the
+ * current rate: a server slow to accept or answer holds the ramp back to its own pace instead of
+ * being buried in SYNs that overflow its listen queue and come back a second later.
+ */
+const HANDSHAKE_WINDOW_S = 0.5;
+const MIN_WINDOW = 20;
+/** Floor of the back-off (new sessions/s), and the step back up per calm second (a tenth of the asked rate). */
+const MIN_RAMP_PER_SEC = 20;
+const RAMP_RECOVERY_MS = 1000;
+/** Past this many failed attempts one session is given up (its reason is reported). */
+const MAX_OPEN_ATTEMPTS = 8;
+/** The ramp's time: a minute, or four times what the asked rate needs, whichever is longer. */
+const rampDeadlineMs = (cfg: GenConfig) => cfg.rampDeadlineMs ?? Math.max(60_000, (4000 * cfg.connections) / cfg.rampPerSec);
 
 export class LoadGenerator {
   private readonly conns: Conn[] = [];
@@ -51,6 +68,15 @@ export class LoadGenerator {
   private readonly hb = encode({ type: MessageType.HEARTBEAT, nonce: 0 });
   /** Set by expectCut: a connection the server closes after it counts as cut at this (local) time. */
   private cutOrigin = 0;
+  /** While open() ramps: attempts that fail before their WELCOME are retried, and the ramp backs off. */
+  private opening = false;
+  private readonly retryQueue: { c: Conn; due: number }[] = [];
+  private openFailures = 0;
+  private resumedDuringRamp = 0;
+  /** Why attempts failed during the ramp, by kind ("ECONNREFUSED", "REJECT SERVER_FULL", …). */
+  private readonly failureKinds = new Map<string, number>();
+  private gaveUp = 0;
+  private lastFirstWelcomeAt = 0;
 
   constructor(private readonly cfg: GenConfig) {}
 
@@ -58,8 +84,14 @@ export class LoadGenerator {
     return this.conns.filter((c) => c.socket && c.id).length;
   }
 
-  /** Opens the connections at cfg.rampPerSec, resolving when every one has its WELCOME. */
-  async open(): Promise<void> {
+  /**
+   * Opens the connections at up to cfg.rampPerSec, at the pace the server accepts: handshakes
+   * in flight are held to HANDSHAKE_WINDOW_S of the rate, the rate halves on any attempt that
+   * fails before its WELCOME (refused, reset, rejected: retried after the client's backoff) and
+   * climbs back a tenth per calm second. Resolves at the last WELCOME or at the deadline, with
+   * how far it got and why: a size the server cannot take is a result, not a crash.
+   */
+  async open(): Promise<OpenOutcome> {
     // Heartbeats start with the ramp, as a real client's start with its WELCOME: a server with a
     // heartbeat timeout shorter than the ramp would otherwise drop the first sessions opened.
     // Real clients' heartbeats are spread over the interval, not sent in one burst: a burst
@@ -73,20 +105,113 @@ export class LoadGenerator {
         if (c.socket && c.live && !c.done) c.socket.write(this.hb);
       }
     }, HEARTBEAT_TICK_MS);
-    const perTick = Math.max(1, Math.round(this.cfg.rampPerSec / 100));
-    for (let k = 0; k < this.cfg.connections; k += perTick) {
-      for (let j = k; j < Math.min(this.cfg.connections, k + perTick); j++) {
-        const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0, live: false, attempts: 0 };
-        this.conns.push(c);
-        this.connect(c);
+    const target = this.cfg.rampPerSec;
+    const started = now();
+    const deadline = started + rampDeadlineMs(this.cfg);
+    let rate = target;
+    let minRate = target;
+    let credit = 0;
+    let last = started;
+    let lastChange = started;
+    let failuresSeen = 0;
+    this.opening = true;
+    try {
+      while (this.streaming() + this.gaveUp < this.cfg.connections && now() < deadline) {
+        const t = now();
+        if (this.openFailures + this.resumedDuringRamp > failuresSeen) {
+          failuresSeen = this.openFailures + this.resumedDuringRamp;
+          rate = Math.max(MIN_RAMP_PER_SEC, rate / 2);
+          minRate = Math.min(minRate, rate);
+          lastChange = t;
+        } else if (rate < target && t - lastChange >= RAMP_RECOVERY_MS) {
+          rate = Math.min(target, rate + target / 10);
+          lastChange = t;
+        }
+        // Credit for one tick's worth at most: time spent held back by the window is not made up in a burst.
+        credit = Math.min(credit + (rate * (t - last)) / 1000, Math.max(1, (rate * RAMP_TICK_MS) / 1000));
+        last = t;
+        const window = Math.max(MIN_WINDOW, rate * HANDSHAKE_WINDOW_S);
+        let inFlight = this.handshaking();
+        while (credit >= 1 && inFlight < window) {
+          const c = this.nextToOpen(t);
+          if (!c) break;
+          this.connect(c);
+          credit--;
+          inFlight++;
+        }
+        await new Promise((r) => setTimeout(r, RAMP_TICK_MS));
       }
-      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      this.opening = false;
     }
-    const deadline = Date.now() + 60_000;
-    while (this.counts.welcomes < this.cfg.connections) {
-      if (Date.now() > deadline) throw new Error(`only ${this.counts.welcomes}/${this.cfg.connections} sessions started`);
-      await new Promise((r) => setTimeout(r, 20));
+    const welcomed = this.streaming();
+    const took = Math.max(1, (this.lastFirstWelcomeAt || now()) - started);
+    return {
+      target: this.cfg.connections,
+      welcomed,
+      rampPerSec: (1000 * this.counts.welcomes) / took,
+      minRatePerSec: minRate,
+      retried: this.openFailures,
+      resumedDuringRamp: this.resumedDuringRamp,
+      shortfall: welcomed >= this.cfg.connections ? '' : this.shortfallReason(welcomed),
+    };
+  }
+
+  /** Sessions welcomed on their current connection. */
+  private streaming(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.socket && c.live && !c.done) n++;
+    return n;
+  }
+
+  /** Connections issued whose WELCOME has not come (SYN in a queue, HELLO unanswered). */
+  private handshaking(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.socket && !c.live && !c.done) n++;
+    return n;
+  }
+
+  /** A due retry first, then a new session. */
+  private nextToOpen(t: number): Conn | null {
+    const k = this.retryQueue.findIndex((r) => r.due <= t);
+    if (k >= 0) return this.retryQueue.splice(k, 1)[0].c;
+    if (this.conns.length >= this.cfg.connections) return null;
+    const c: Conn = { socket: null, id: null, seed: { hi: 0, lo: 0 }, length: 0, next: 0, anchorAt: 0, anchorIndex: 0, buf: null, done: false, cutAt: 0, live: false, attempts: 0 };
+    this.conns.push(c);
+    return c;
+  }
+
+  /** During the ramp: an attempt ended before its WELCOME, or a welcomed session lost its connection. */
+  private retryDuringRamp(c: Conn, kind: string, wasLive: boolean): void {
+    if (wasLive) {
+      // Welcomed, then closed (a heartbeat timeout while the server was busy ramping): RESUME.
+      this.resumedDuringRamp++;
+    } else {
+      this.openFailures++;
     }
+    this.failureKinds.set(kind, (this.failureKinds.get(kind) ?? 0) + 1);
+    c.live = false;
+    c.buf = null;
+    if (c.done || c.attempts >= MAX_OPEN_ATTEMPTS) {
+      if (!c.done) c.done = true;
+      this.gaveUp++;
+      return;
+    }
+    const delay = backoffMs({ attempts: c.attempts++, baseBackoffMs: DEFAULT_BASE_BACKOFF_MS, maxBackoffMs: 5000, jitter: Math.random() });
+    this.retryQueue.push({ c, due: now() + delay });
+  }
+
+  private shortfallReason(welcomed: number): string {
+    const kinds = [...this.failureKinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`);
+    const pending = this.handshaking();
+    const parts = [
+      `${welcomed}/${this.cfg.connections} sessions started in ${(rampDeadlineMs(this.cfg) / 1000).toFixed(0)} s`,
+      kinds.length ? `failed attempts: ${kinds.join(', ')}` : 'no attempt failed',
+      ...(this.gaveUp ? [`${this.gaveUp} given up (a final REJECT, or ${MAX_OPEN_ATTEMPTS} failed attempts)`] : []),
+      ...(pending ? [`${pending} still waiting for their WELCOME`] : []),
+      ...(this.retryQueue.length ? [`${this.retryQueue.length} waiting to retry`] : []),
+    ];
+    return parts.join('; ');
   }
 
   /** Starts a measurement stretch: counters and histograms from zero. */
@@ -147,13 +272,16 @@ export class LoadGenerator {
       );
     });
     s.on('data', (chunk: Buffer) => this.onData(c, chunk));
-    s.on('error', () => {
+    let failure = 'closed before WELCOME';
+    s.on('error', (err: NodeJS.ErrnoException) => {
       this.counts.errors++;
+      failure = err.code ?? err.message;
     });
     s.on('close', () => {
       if (c.socket !== s) return;
       c.socket = null;
-      if (this.cfg.reconnectCapMs !== undefined && !c.done) this.reconnectLater(c);
+      if (this.opening && !(c.done && c.id)) this.retryDuringRamp(c, c.rejectedWith ?? (c.live ? `closed after WELCOME (${failure})` : failure), c.live);
+      else if (this.cfg.reconnectCapMs !== undefined && !c.done) this.reconnectLater(c);
     });
   }
 
@@ -204,7 +332,11 @@ export class LoadGenerator {
       c.cutAt = 0;
       c.attempts = 0;
     } else if (type === MessageType.WELCOME) {
-      if (!c.id) this.counts.welcomes++;
+      if (!c.id) {
+        this.counts.welcomes++;
+        this.lastFirstWelcomeAt = now();
+      }
+      c.rejectedWith = undefined;
       c.id = Buffer.from(buf.subarray(o + 1, o + 17));
       c.seed = { hi: buf.readUInt32BE(o + 17), lo: buf.readUInt32BE(o + 21) };
       c.length = buf.readUInt32BE(o + 25);
@@ -217,6 +349,7 @@ export class LoadGenerator {
       c.socket?.end(encode({ type: MessageType.ACK, verdict: 0 }));
     } else if (type === MessageType.REJECT) {
       this.counts.rejects++;
+      c.rejectedWith = `REJECT ${RejectCode[buf[o + 1]] ?? buf[o + 1]}`;
       if (buf[o + 1] === RejectCode.SESSION_EXPIRED) this.counts.expired++;
       // A final reject ends the session for a reconnecting client too; a resumable one is retried.
       if (!RESUMABLE_REJECTS.has(buf[o + 1])) c.done = true;

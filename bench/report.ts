@@ -4,7 +4,8 @@ import type { Results, ScaleoutResult, SeedResult } from './types';
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 function seedRow(r: SeedResult): string {
-  return `| ${r.server} | ${r.sessions} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} | ${r.connectedAtEnd ?? '–'}/${r.sessions} | ${f(r.serverLoopP99Ms ?? NaN, 1)} / ${f(r.serverLoopMaxMs ?? NaN, 1)} | ${f(r.gcMaxPauseMs ?? NaN, 1)} |`;
+  const n = r.shortfall ? `${r.sessions} (**not reached**: ${r.reached ?? '?'})` : `${r.sessions}`;
+  return `| ${r.server} | ${n} | ${f(r.rampPerSec ?? NaN, 0)} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} | ${r.connectedAtEnd ?? '–'}/${r.sessions} | ${f(r.serverLoopP99Ms ?? NaN, 1)} / ${f(r.serverLoopMaxMs ?? NaN, 1)} | ${f(r.gcMaxPauseMs ?? NaN, 1)} |`;
 }
 
 export function renderMarkdown(r: Results): string {
@@ -19,20 +20,26 @@ export function renderMarkdown(r: Results): string {
     '',
     'Lateness is what the clients saw (generator side included); server loop delay and GC pause are the server\'s own share (bench/gc-watch.ts), over the same stretch.',
     '',
-    '| server | sessions | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | RSS KiB/session | loss / dup / bad value | connected at end | server loop delay p99 / max ms | GC pause max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+    '| server | sessions | ramp reached /s | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | RSS KiB/session | loss / dup / bad value | connected at end | server loop delay p99 / max ms | GC pause max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
     ...r.seed.map(seedRow),
     '',
   ];
-  const pairs = r.seed.filter((s) => s.server === 'seqstream');
+  const short = r.seed.filter((s) => s.shortfall);
+  if (short.length) {
+    out.push('Sizes the ramp did not reach in its time (their figures describe the sessions that did start, and no ratio uses them):', '');
+    for (const s of short) out.push(`- ${s.server} at ${s.sessions}: ${s.shortfall}`);
+    out.push('');
+  }
+  const pairs = r.seed.filter((s) => s.server === 'seqstream' && !s.shortfall);
   if (pairs.length) {
     out.push('Cost of the design against the bare floor at the same N (seqstream ÷ bare):', '', '| sessions | CPU ratio | RSS/session ratio | p99 lateness ratio |', '|---:|---:|---:|---:|');
     for (const s of pairs) {
-      const b = r.seed.find((x) => x.server === 'bare' && x.sessions === s.sessions);
+      const b = r.seed.find((x) => x.server === 'bare' && x.sessions === s.sessions && !x.shortfall);
       if (b) out.push(`| ${s.sessions} | ${f(s.cpuPercent / b.cpuPercent, 2)} | ${f(s.rssPerSessionKiB / b.rssPerSessionKiB, 2)} | ${f(s.lateness.p99Ms / b.lateness.p99Ms, 2)} |`);
     }
     out.push('');
-    const io = r.seed.filter((s) => s.server === 'socketio');
+    const io = r.seed.filter((s) => s.server === 'socketio' && !s.shortfall);
     if (io.length) {
       out.push('Against Socket.IO with connection state recovery at the same N (seqstream ÷ Socket.IO):', '', '| sessions | CPU ratio | RSS/session ratio |', '|---:|---:|---:|');
       for (const i of io) {
@@ -45,13 +52,16 @@ export function renderMarkdown(r: Results): string {
   out.push(
     '## 2. Throughput ceiling',
     '',
-    'Interval shrinks until p99 lateness passes 10 % of the interval (or a number is lost).',
+    `The interval shrinks (the offered rate grows) until a step breaks the rule: ${r.ceilings.rule ?? 'p99 lateness ≤ 10 % of the interval and nothing lost'}. Client p99 is shown, not judged: on shared cores it is the generators' noise.`,
     '',
-    '| server | interval ms | numbers/s | p99 ms | CPU % | within budget |',
-    '|---|---:|---:|---:|---:|---|',
-    ...r.throughput.map((t) => `| ${t.server} | ${t.intervalMs} | ${f(t.numbersPerSec, 0)} | ${f(t.p99Ms, 2)} | ${f(t.cpuPercent)} | ${t.withinBudget ? 'yes' : 'no'} |`),
+    '| server | interval ms | offered/s | delivered/s | client p99 ms | server loop p99 ms | CPU % | loss | within the rule |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...r.throughput.map(
+      (t) =>
+        `| ${t.server} | ${t.intervalMs} | ${f(t.offeredPerSec ?? NaN, 0)} | ${f(t.numbersPerSec, 0)} | ${f(t.p99Ms, 2)} | ${f(t.serverLoopP99Ms ?? NaN, 1)} | ${f(t.cpuPercent)} | ${t.loss ?? '–'} | ${t.withinBudget ? 'yes' : `no: ${t.failed ?? ''}`} |`,
+    ),
     '',
-    `Highest sustained: seqstream ${f(r.ceilings.seqstream, 0)} numbers/s, bare floor ${f(r.ceilings.bare, 0)} numbers/s: **${f(100 * r.ceilings.ratio, 0)} %** of the floor.`,
+    `Highest sustained: seqstream ${f(r.ceilings.seqstream, 0)} numbers/s, bare floor ${f(r.ceilings.bare, 0)} numbers/s: **${f(100 * r.ceilings.ratio, 0)} %** of the floor.${r.ceilings.aboveRange?.length ? ` ${r.ceilings.aboveRange.join(' and ')} kept the rule at every step offered: that ceiling is above the highest rate tried.` : ''}`,
     '',
   );
   if (r.storm) {

@@ -40,7 +40,24 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
     const per = Math.ceil(sessions / nGen);
     for (let g = 0; g < nGen; g++) gens.push(new GeneratorProc(kind));
     const cfg = (n: number) => generatorConfig('127.0.0.1', server.port, n, intervalMs, Math.ceil(plan.rampPerSec / nGen));
-    await Promise.all(gens.map((g, k) => g.send({ type: 'open', config: cfg(Math.min(per, sessions - k * per)) })));
+    // A ramp that falls short is a result, not a crash: the run goes on with what started, marked.
+    const opened = await Promise.allSettled(gens.map((g, k) => g.send({ type: 'open', config: cfg(Math.min(per, sessions - k * per)) })));
+    const outcomes = opened.map((o) => (o.status === 'fulfilled' && o.value.type === 'opened' ? o.value.outcome : undefined));
+    const reached = (await Promise.all(gens.map((g) => g.report()))).reduce((a, r) => a + r.connected, 0);
+    const rates = outcomes.filter((o) => o !== undefined).map((o) => o!.rampPerSec);
+    const rampPerSec = rates.length ? rates.reduce((a, b) => a + b, 0) : null;
+    const shortfall = opened
+      .map((o, k) => (o.status === 'rejected' ? (o.reason as Error).message : (outcomes[k]?.shortfall ?? '')))
+      .map((why, k) => (why && nGen > 1 ? `generator ${k + 1}: ${why}` : why))
+      .filter(Boolean)
+      .join('; ');
+    const ramp = outcomes.filter((o) => o !== undefined) as NonNullable<(typeof outcomes)[number]>[];
+    const retried = ramp.reduce((a, o) => a + o.retried, 0);
+    const resumed = ramp.reduce((a, o) => a + o.resumedDuringRamp, 0);
+    if (shortfall || retried || resumed)
+      log(
+        `${kind.padEnd(9)} N=${String(sessions).padStart(5)} ramp: ${reached}/${sessions} started at ${rampPerSec?.toFixed(0) ?? '?'}/s (asked ${plan.rampPerSec}/s, backed off to ${Math.min(...ramp.map((o) => o.minRatePerSec), plan.rampPerSec).toFixed(0)}/s), ${retried} attempt(s) retried, ${resumed} resumed${shortfall ? ` — NOT REACHED: ${shortfall}` : ''}`,
+      );
     await sleep(plan.warmupMs);
     await Promise.all(gens.map((g) => g.send({ type: 'measure' })));
     await server.stretch();
@@ -56,7 +73,10 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
       server: kind,
       sessions,
       intervalMs,
-      rssPerSessionKiB: (b.rssBytes - idle.rssBytes) / sessions / 1024,
+      reached,
+      rampPerSec,
+      shortfall,
+      rssPerSessionKiB: (b.rssBytes - idle.rssBytes) / Math.max(1, reached) / 1024,
       rssMiB: b.rssBytes / 2 ** 20,
       cpuPercent: cpuPercent(a, b),
       lateness,
@@ -73,7 +93,7 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
     log(
       `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms (server loop p99 ${result.serverLoopP99Ms?.toFixed(1) ?? '?'} max ${result.serverLoopMaxMs?.toFixed(1) ?? '?'}, GC pause max ${result.gcMaxPauseMs?.toFixed(1) ?? '?'} ms), CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
     );
-    if (result.connectedAtEnd < sessions) log(`  WARNING: ${sessions - result.connectedAtEnd} session(s) dropped during the run; its figures do not describe N=${sessions}`);
+    if (result.connectedAtEnd < sessions && !shortfall) log(`  WARNING: ${sessions - result.connectedAtEnd} session(s) dropped during the run; its figures do not describe N=${sessions}`);
     return { result, gens, server };
   } catch (err) {
     await Promise.all(gens.map((g) => g.close()));

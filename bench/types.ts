@@ -35,6 +35,12 @@ export interface LatencySummary {
 export interface SeedResult {
   server: ServerKind;
   sessions: number;
+  /** Sessions the ramp started (per-session figures divide by this); < sessions when it fell short. */
+  reached?: number;
+  /** New sessions per second the ramp reached, all generators together (null: the generator does not say). */
+  rampPerSec?: number | null;
+  /** Why the ramp did not reach `sessions` in its time (empty when it did): the figures then describe `reached`. */
+  shortfall?: string;
   intervalMs: number;
   rssPerSessionKiB: number;
   rssMiB: number;
@@ -59,10 +65,31 @@ export interface SeedResult {
 export interface ThroughputStep {
   server: ServerKind;
   intervalMs: number;
+  /** What the server was asked to send: sessions × 1000 / interval. */
+  offeredPerSec: number;
+  /** What the clients received over the measured stretch. */
   numbersPerSec: number;
+  /** Clients' lateness p99 (generator noise included: reported, not judged). */
   p99Ms: number;
+  /** The server's own event-loop delay p99 over the stretch (null: the server did not say). */
+  serverLoopP99Ms: number | null;
   cpuPercent: number;
+  loss: number;
   withinBudget: boolean;
+  /** Why the step failed the ceiling's rule (empty when it passed). */
+  failed: string;
+}
+
+/** The throughput ceiling: the highest delivered rate of a step that met the rule (bench/workloads/throughput.ts). */
+export interface Ceilings {
+  seqstream: number;
+  bare: number;
+  /** seqstream ÷ bare (0 when bare has no ceiling). */
+  ratio: number;
+  /** The rule, in words, as it was applied in this run. */
+  rule?: string;
+  /** Servers that met the rule at every step: their ceiling is above the highest rate offered. */
+  aboveRange?: ServerKind[];
 }
 
 export interface StormResult {
@@ -187,7 +214,7 @@ export interface Results {
   machine: { cores: number; cpuModel: string; memoryGiB: number; node: string; platform: string; fdLimit: string };
   seed: SeedResult[];
   throughput: ThroughputStep[];
-  ceilings: { seqstream: number; bare: number; ratio: number };
+  ceilings: Ceilings;
   storm: StormResult | null;
   inspector: InspectorResult[];
   /** Sessions in Redis, several processes and nodes (null when not run). */
