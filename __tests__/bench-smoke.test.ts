@@ -35,6 +35,10 @@ it('npm run bench -- --smoke runs every workload and writes results.json, result
   expect(results.storm).not.toBeNull();
   expect(results.storm!.resumed).toBe(results.storm!.sessions);
   expect([results.storm!.loss, results.storm!.dup, results.storm!.expired]).toEqual([0, 0, 0]);
+  // The storm on all three servers in the same run, each with every session back and nothing lost.
+  expect(results.storms!.map((s) => s.server)).toEqual(['seqstream', 'bare', 'socketio']);
+  for (const s of results.storms!) expect([s.resumed, s.loss, s.dup, s.expired]).toEqual([s.sessions, 0, 0, 0]);
+  expect(results.stormRatio!.p99).toBeGreaterThan(0);
   // The scale-out family with real redis-server, HAProxy and nodes: every session accounted for.
   const x = results.scaleout!;
   expect(x.store!.redis.connectedAtEnd).toBe(x.store!.sessions);

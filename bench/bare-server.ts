@@ -3,6 +3,10 @@
  * XState, no logging, no session store or registry, no heartbeat timeouts, no resume window.
  * What the real server costs beyond this is the price of its design.
  *
+ * State is per connection only. A RESUME is the least that answers it with the same framing:
+ * accept, read the RESUME, continue numbering from the client's index. The session id carries
+ * what that needs (seed and length), so no table of sessions is kept or looked up.
+ *
  * Run: node dist/bench/bare-server.js <port> <intervalMs>; prints "listening on <port>".
  */
 import { randomBytes } from 'node:crypto';
@@ -21,8 +25,16 @@ interface BareSession {
   next: number;
 }
 
+/** Session id: seed hi, seed lo, length (uint32 each), then 4 random bytes. */
+function idFor(seed: Seed, length: number): Buffer {
+  const id = randomBytes(16);
+  id.writeUInt32BE(seed.hi, 0);
+  id.writeUInt32BE(seed.lo, 4);
+  id.writeUInt32BE(length, 8);
+  return id;
+}
+
 export function startBareServer(port: number, intervalMs: number): Promise<net.Server> {
-  const sessions = new Map<string, BareSession>();
   const pacer = new Pacer<BareSession>(intervalMs, (s) => {
     if (s.socket.destroyed) return false;
     s.socket.write(encodeNumber(s.next, valueAt(s.seed, s.next)));
@@ -46,19 +58,17 @@ export function startBareServer(port: number, intervalMs: number): Promise<net.S
       for (const b of bodies) {
         const type = b[0];
         if (type === MessageType.HELLO || type === MessageType.RESUME) {
-          let s: BareSession | undefined;
+          // A second HELLO or RESUME on one connection is not something the floor answers.
+          if (current) return void socket.destroy();
+          let s: BareSession;
           let id: Buffer;
           if (type === MessageType.RESUME) {
             id = Buffer.from(b.subarray(2, 18));
-            s = sessions.get(id.toString('hex'));
-            if (!s) return void socket.destroy();
-            s.socket = socket;
-            s.next = b.readUInt32BE(18);
+            s = { socket, seed: { hi: id.readUInt32BE(0), lo: id.readUInt32BE(4) }, length: id.readUInt32BE(8), next: b.readUInt32BE(18) };
           } else {
-            id = randomBytes(16);
             const seed = randomBytes(8);
             s = { socket, seed: { hi: seed.readUInt32BE(0), lo: seed.readUInt32BE(4) }, length: b.readUInt32BE(2) || 1000, next: 0 };
-            sessions.set(id.toString('hex'), s);
+            id = idFor(s.seed, s.length);
           }
           socket.write(
             encode({ type: MessageType.WELCOME, sessionId: id, seedHi: s.seed.hi, seedLo: s.seed.lo, length: s.length, startIndex: s.next, intervalMs, heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0 }),
@@ -68,7 +78,7 @@ export function startBareServer(port: number, intervalMs: number): Promise<net.S
         } else if (type === MessageType.HEARTBEAT) {
           // The same rule as seqstream (PROTOCOL.md §5): numbers flowing already prove liveness.
           const s = current;
-          if (!(s && s.socket === socket && s.next < s.length && intervalMs <= DEFAULTS.heartbeatInterval)) socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: b.readUInt32BE(1) }));
+          if (!(s && s.next < s.length && intervalMs <= DEFAULTS.heartbeatInterval)) socket.write(encode({ type: MessageType.HEARTBEAT_ACK, nonce: b.readUInt32BE(1) }));
         }
       }
     });

@@ -64,18 +64,34 @@ export function renderMarkdown(r: Results): string {
     `Highest sustained: seqstream ${f(r.ceilings.seqstream, 0)} numbers/s, bare floor ${f(r.ceilings.bare, 0)} numbers/s: **${f(100 * r.ceilings.ratio, 0)} %** of the floor.${r.ceilings.aboveRange?.length ? ` ${r.ceilings.aboveRange.join(' and ')} kept the rule at every step offered: that ceiling is above the highest rate tried.` : ''}`,
     '',
   );
-  if (r.storm) {
-    const s = r.storm;
+  const storms = r.storms?.length ? r.storms : r.storm ? [r.storm] : [];
+  if (storms.length) {
+    const n = (x: number | null | undefined, d = 0) => (x === null || x === undefined ? '–' : f(x, d));
     out.push(
       '## 3. Reconnect storm',
       '',
-      `${s.sessions} streaming sessions, every connection cut at once, all reconnect together.`,
+      `${storms[0].sessions} streaming sessions per server, every connection cut at once, all reconnect together: seqstream and the bare floor RESUME at once (same framing; the floor continues from the client's index), Socket.IO reconnects by itself (first retry after 500–1000 ms) with connection state recovery. Time to next number counts from the cut.`,
       '',
-      '| resumed | time to next number p50 ms | p99 ms | max ms | loss | dup | expired | rejects |',
-      '|---:|---:|---:|---:|---:|---:|---:|---:|',
-      `| ${s.resumed}/${s.sessions} | ${f(s.resume.p50Ms, 0)} | ${f(s.resume.p99Ms, 0)} | ${f(s.resume.maxMs, 0)} | ${s.loss} | ${s.dup} | ${s.expired} | ${s.rejects} |`,
+      '| server | resumed | time to next number p50 ms | p99 ms | max ms | loss | dup | expired | rejects |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...storms.map((s) => `| ${s.server ?? 'seqstream'} | ${s.resumed}/${s.sessions} | ${f(s.resume.p50Ms, 0)} | ${f(s.resume.p99Ms, 0)} | ${f(s.resume.maxMs, 0)} | ${s.loss} | ${s.dup} | ${s.expired} | ${s.rejects} |`),
       '',
     );
+    if (r.stormRatio) out.push(`Seqstream ÷ bare floor, time to next number: p50 **${f(r.stormRatio.p50, 2)}×**, p99 **${f(r.stormRatio.p99, 2)}×**.`, '');
+    const where = storms.filter((s) => s.where);
+    if (where.length) {
+      out.push(
+        'Where the time went, from the cut until the last session had its next number: the server\'s CPU and event-loop delay over that stretch, and the kernel\'s accept queue (listen overflows: `nstat` delta, machine-wide; Recv-Q: largest `ss -lnt` sample of the listener, against its backlog).',
+        '',
+        '| server | settled in ms | server CPU s | loop delay p50 / p99 / max ms | GC ms | listen overflows / drops | accept queue max / backlog (samples) |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        ...where.map((s) => {
+          const w = s.where!;
+          return `| ${s.server ?? 'seqstream'} | ${f(w.settleMs, 0)} | ${f(w.serverCpuSec, 2)} | ${n(w.serverLoopP50Ms, 1)} / ${n(w.serverLoopP99Ms, 1)} / ${n(w.serverLoopMaxMs, 1)} | ${n(w.gcTotalMs)} | ${n(w.listenOverflows)} / ${n(w.listenDrops)} | ${n(w.recvQMax)} / ${n(w.backlog)} (${w.recvQSamples}) |`;
+        }),
+        '',
+      );
+    }
   }
   if (r.inspector?.length) {
     out.push(

@@ -42,6 +42,8 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
     throughput: [],
     ceilings: { seqstream: 0, bare: 0, ratio: 0 },
     storm: null,
+    storms: [],
+    stormRatio: null,
     inspector: [],
     scaleout: null,
     notes: [],
@@ -58,7 +60,12 @@ export async function runBench(plan: Plan, outDir: string, log: (s: string) => v
   results.throughput = throughput;
   results.ceilings = ceilings;
 
-  if (!only || only.includes('storm')) results.storm = await storm(plan, log);
+  if (!only || only.includes('storm')) {
+    const { storms, ratio } = await storm(plan, log);
+    results.storms = storms;
+    results.storm = storms.find((s) => s.server === 'seqstream') ?? null;
+    results.stormRatio = ratio;
+  }
 
   if (!only || only.includes('inspector')) {
     log('== 4. the live inspector: on (with a page connected) against off, same N');

@@ -9,6 +9,8 @@ interface IoConn {
   seed: Seed | null;
   next: number;
   anchorAt: number;
+  /** Set by a storm: when the cut happened; cleared at the first number after it. */
+  cutAt: number;
 }
 
 const now = () => performance.now();
@@ -16,6 +18,7 @@ const now = () => performance.now();
 export class SocketIoGenerator implements Generator {
   private readonly conns: IoConn[] = [];
   private lateness = new Histogram();
+  private resume = new Histogram();
   private measuring = false;
   private counts = { received: 0, gaps: 0, dups: 0, badValues: 0, rejects: 0, expired: 0, errors: 0, completed: 0, welcomes: 0, checksumOk: 0, cut: 0 };
 
@@ -41,7 +44,7 @@ export class SocketIoGenerator implements Generator {
       auth: { length: this.cfg.length },
       reconnectionDelayMax: 1000,
     });
-    const c: IoConn = { socket, seed: null, next: 0, anchorAt: 0 };
+    const c: IoConn = { socket, seed: null, next: 0, anchorAt: 0, cutAt: 0 };
     this.conns.push(c);
     socket.on('welcome', (hi: number, lo: number) => {
       c.seed = { hi, lo };
@@ -59,19 +62,36 @@ export class SocketIoGenerator implements Generator {
       if (this.measuring) {
         this.counts.received++;
         this.lateness.record((t - (c.anchorAt + index * this.cfg.intervalMs)) * 1000);
+        if (c.cutAt !== 0) this.resume.record((t - c.cutAt) * 1000);
       }
+      c.cutAt = 0;
+    });
+    socket.on('connect', () => {
+      // Reconnected after a cut without its state: Socket.IO started it afresh (a new welcome follows).
+      if (c.cutAt !== 0 && !socket.recovered) this.counts.expired++;
     });
     socket.on('connect_error', () => this.counts.errors++);
   }
 
   measure(): void {
     this.lateness = new Histogram();
+    this.resume = new Histogram();
     for (const k of Object.keys(this.counts) as (keyof typeof this.counts)[]) if (k !== 'welcomes') this.counts[k] = 0;
     this.measuring = true;
   }
 
+  /**
+   * Cuts every connection's transport at once; Socket.IO's own reconnect (its backoff: the first
+   * retry after 500-1000 ms with this config) and connection state recovery bring them back.
+   */
   storm(): void {
-    throw new Error('the storm workload is not run against Socket.IO');
+    const t = now();
+    for (const c of this.conns) {
+      if (!c.socket.connected) continue;
+      c.cutAt = t;
+      this.counts.cut++;
+      c.socket.io.engine.close();
+    }
   }
 
   report(): GenReport {
@@ -80,8 +100,8 @@ export class SocketIoGenerator implements Generator {
       connected: this.conns.filter((c) => c.socket.connected).length,
       counts: { ...this.counts },
       lateness: this.lateness.toJSON(),
-      resume: new Histogram().toJSON(),
-      pendingResumes: 0,
+      resume: this.resume.toJSON(),
+      pendingResumes: this.conns.filter((c) => c.cutAt !== 0).length,
     };
   }
 

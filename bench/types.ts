@@ -92,7 +92,28 @@ export interface Ceilings {
   aboveRange?: ServerKind[];
 }
 
+/** Where a storm's time went, over the stretch from the cut to the last session's next number. */
+export interface StormWhere {
+  /** From the cut until every session had its next number (or the wait gave up). */
+  settleMs: number;
+  /** Server CPU over that stretch. */
+  serverCpuSec: number;
+  /** The server's event-loop delay over that stretch (bench/gc-watch.ts). */
+  serverLoopP50Ms: number | null;
+  serverLoopP99Ms: number | null;
+  serverLoopMaxMs: number | null;
+  gcTotalMs: number | null;
+  /** The kernel's accept queue: overflows (machine-wide counter), largest Recv-Q seen (bench/listen-probe.ts). */
+  listenOverflows: number | null;
+  listenDrops: number | null;
+  recvQMax: number | null;
+  recvQSamples: number;
+  backlog: number | null;
+}
+
 export interface StormResult {
+  /** Absent in results written before the storm ran against all three servers (seqstream). */
+  server?: ServerKind;
   sessions: number;
   resume: LatencySummary;
   resumed: number;
@@ -100,6 +121,7 @@ export interface StormResult {
   dup: number;
   expired: number;
   rejects: number;
+  where?: StormWhere;
 }
 
 export interface InspectorResult {
@@ -215,7 +237,11 @@ export interface Results {
   seed: SeedResult[];
   throughput: ThroughputStep[];
   ceilings: Ceilings;
+  /** Seqstream's storm (the one the README quotes); all three servers' are in `storms`. */
   storm: StormResult | null;
+  storms?: StormResult[];
+  /** Seqstream ÷ bare floor, time to next number, same run. */
+  stormRatio?: { p50: number; p99: number } | null;
   inspector: InspectorResult[];
   /** Sessions in Redis, several processes and nodes (null when not run). */
   scaleout?: ScaleoutResult | null;
