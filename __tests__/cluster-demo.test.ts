@@ -5,35 +5,10 @@
  * is still listening afterwards. Needs redis-server and haproxy (scripts/install-services.sh);
  * `npm test` builds dist/ first.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { demoScript, runDemo } from './helpers/demo-run';
 
-const demo = path.join(__dirname, '..', 'dist', 'bin', 'demo.js');
-
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** Runs the demo to its end (it bounds its own waits); cwd is a scratch folder for its logs. */
-function runDemo(args: string[]): Promise<Run> {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'seqstream-cluster-demo-'));
-  scratch.push(cwd);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [demo, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out }));
-  });
-}
 
 interface Row {
   client: number;
@@ -69,7 +44,7 @@ function accepting(port: number): Promise<boolean> {
 }
 
 beforeAll(() => {
-  if (!existsSync(demo)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  if (!existsSync(demoScript)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
 });
 
 test('the cluster demo kills the busiest node once every client has a third; its clients resume on the others; all 20 succeed', async () => {

@@ -4,34 +4,9 @@
  * per client, resumed at an index of at least a third of its length, SUCCESS, and exit 0.
  * `npm test` builds dist/ first.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { demoScript, runDemo } from './helpers/demo-run';
 
-const demo = path.join(__dirname, '..', 'dist', 'bin', 'demo.js');
-
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-const scratch: string[] = [];
-afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** Runs the demo to its end (it bounds its own waits); cwd is a scratch folder for its logs. */
-function runDemo(args: string[]): Promise<Run> {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'seqstream-demo-'));
-  scratch.push(cwd);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [demo, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out }));
-  });
-}
 
 interface Row {
   client: number;
@@ -56,7 +31,7 @@ function tableRows(out: string): Row[] {
 }
 
 beforeAll(() => {
-  if (!existsSync(demo)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
+  if (!existsSync(demoScript)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
 });
 
 test('the demo cuts the proxy once every client has a third of its numbers; every client resumes there and succeeds', async () => {

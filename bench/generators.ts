@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Histogram } from './histogram';
 import type { GenCommand, GenReply, GenReport } from './ipc';
-import type { LatencySummary, ServerKind } from './types';
+import type { LatencySummary, ResumeOutcome, ServerKind } from './types';
 
 // Compiled to dist/bench/: the generators' scripts sit beside this file.
 const distBench = __dirname;
@@ -50,6 +50,19 @@ export class GeneratorProc {
 
 export function summarize(h: Histogram): LatencySummary {
   return { p50Ms: h.quantile(0.5) / 1000, p99Ms: h.quantile(0.99) / 1000, maxMs: h.max / 1000, samples: h.total };
+}
+
+/** How the cut sessions came back, summed over the generators' reports. */
+export function resumeOutcome(reports: GenReport[]): ResumeOutcome {
+  const resume = merge(reports, 'resume');
+  return {
+    resume: summarize(resume),
+    resumed: resume.total,
+    loss: sum(reports, 'gaps'),
+    dup: sum(reports, 'dups'),
+    expired: sum(reports, 'expired'),
+    rejects: sum(reports, 'rejects'),
+  };
 }
 
 export function merge(reports: GenReport[], key: 'lateness' | 'resume'): Histogram {

@@ -111,16 +111,21 @@ export interface StormWhere {
   backlog: number | null;
 }
 
-export interface StormResult {
-  /** Absent in results written before the storm ran against all three servers (seqstream). */
-  server?: ServerKind;
-  sessions: number;
+/** How cut sessions came back, from the generators' reports (a storm, a node's death). */
+export interface ResumeOutcome {
+  /** Time from the cut to each session's next number. */
   resume: LatencySummary;
   resumed: number;
   loss: number;
   dup: number;
   expired: number;
   rejects: number;
+}
+
+export interface StormResult extends ResumeOutcome {
+  /** Absent in results written before the storm ran against all three servers (seqstream). */
+  server?: ServerKind;
+  sessions: number;
   where?: StormWhere;
 }
 
@@ -175,19 +180,13 @@ export interface LifetimeCost {
   rejects: number;
 }
 
-export interface FailoverResult {
+/** `resume` counts from the SIGKILL to each cut session's next number. */
+export interface FailoverResult extends ResumeOutcome {
   nodes: number;
   perNode: number;
   sessions: number;
   /** Sessions whose connection the killed node held (they reconnect through HAProxy). */
   cut: number;
-  /** Time from the SIGKILL to each cut session's next number. */
-  resume: LatencySummary;
-  resumed: number;
-  loss: number;
-  dup: number;
-  expired: number;
-  rejects: number;
   connectedAtEnd: number;
   /** The clients' reconnect backoff: first ceiling, doubling per failed attempt, up to the cap. */
   backoffBaseMs: number;

@@ -12,7 +12,7 @@ import { DEFAULTS } from '../../core/config';
 import { freePort } from '../../core/ports';
 import { DEFAULT_BASE_BACKOFF_MS } from '../../machines/client.machine';
 import { openFleet } from '../fleet';
-import { merge, sum, summarize } from '../generators';
+import { resumeOutcome, sum } from '../generators';
 import { BENCH_LIMITS } from '../server-process';
 import type { FailoverResult, Plan } from '../types';
 import type { RedisUnderTest } from './scaleout-store';
@@ -71,18 +71,12 @@ export async function nodeFailure(perNode: number, plan: Plan, log: (s: string) 
       }
       await sleep(1500); // one more interval: the numbers after the first resumed one are checked too
       reports = await fleet.reports();
-      const resume = merge(reports, 'resume');
       const result: FailoverResult = {
         nodes: NODES,
         perNode,
         sessions,
         cut: sum(reports, 'cut'),
-        resume: summarize(resume),
-        resumed: resume.total,
-        loss: sum(reports, 'gaps'),
-        dup: sum(reports, 'dups'),
-        expired: sum(reports, 'expired'),
-        rejects: sum(reports, 'rejects'),
+        ...resumeOutcome(reports),
         connectedAtEnd: reports.reduce((a, r) => a + r.connected, 0),
         backoffBaseMs: DEFAULT_BASE_BACKOFF_MS,
         backoffCapMs,

@@ -7,7 +7,7 @@
  * the time went: the kernel's accept queue, the server's CPU and event-loop delay.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { merge, sum, summarize } from '../generators';
+import { resumeOutcome } from '../generators';
 import type { GenReport } from '../ipc';
 import { watchListener } from '../listen-probe';
 import { sampleProc } from '../procstat';
@@ -75,16 +75,10 @@ export async function stormOf(sessions: number, plan: Plan, log: (s: string) => 
     hooks.onPhase?.('settled');
     await sleep(1500); // one more interval: numbers after the first resumed one are checked too
     reports = await Promise.all(run.gens.map((g) => g.report()));
-    const resume = merge(reports, 'resume');
     const result: StormResult = {
       server,
       sessions,
-      resume: summarize(resume),
-      resumed: resume.total,
-      loss: sum(reports, 'gaps'),
-      dup: sum(reports, 'dups'),
-      expired: sum(reports, 'expired'),
-      rejects: sum(reports, 'rejects'),
+      ...resumeOutcome(reports),
       where: {
         settleMs: b.at - a.at,
         serverCpuSec: b.cpuSec - a.cpuSec,
