@@ -27,6 +27,7 @@ import { nodeProcess, type NodeProcess } from '../cluster/node-process';
 import { startRedis, type RedisServer } from '../cluster/redis-process';
 import { runClient, type ClientResult } from '../transport/client/client';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
+import { parseDemoOptions } from './demo-options';
 
 const NODES = 3;
 const MIN_LENGTH = 30;
@@ -63,28 +64,8 @@ const POLL_MS = 20;
 /** Slack on the waits whose length the run's own figures give (start-up, resume, finish). */
 const SLACK_MS = 20_000;
 
-interface ClusterOptions {
-  clients: number;
-  length: number;
-  interval: number;
-}
-
-function parse(argv: readonly string[]): ClusterOptions | 'help' | string {
-  const opts: ClusterOptions = { clients: 20, length: 150, interval: 50 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') return 'help';
-    const key = a.replace(/^--/, '') as keyof ClusterOptions;
-    if (!a.startsWith('--') || !Object.hasOwn(opts, key)) return `unknown argument ${a}`;
-    const v = Number(argv[++i]);
-    if (!Number.isInteger(v) || v < 1) return `--${key} needs a whole number ≥ 1`;
-    opts[key] = v;
-  }
-  if (opts.length > 65535) return '--length must be at most 65535';
-  if (opts.length < MIN_LENGTH) return `--length must be at least ${MIN_LENGTH}: a third is streamed before the kill, the rest after`;
-  if (opts.clients > 1000) return '--clients must be at most 1000';
-  return opts;
-}
+const parse = (argv: readonly string[]) =>
+  parseDemoOptions(argv, { defaults: { clients: 20, length: 150, interval: 50 }, minLength: MIN_LENGTH, maxClients: 1000, fault: 'the kill' });
 
 /** One client of the demo, as the demo follows it. */
 interface Tracked {

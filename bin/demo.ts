@@ -27,6 +27,7 @@ import type { ConnectionStats } from '../proxy/proxy';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './run';
 import { freePort } from '../core/ports';
 import { clusterMain } from './cluster-demo';
+import { parseDemoOptions } from './demo-options';
 
 const MIN_LENGTH = 3;
 
@@ -70,27 +71,7 @@ const WELCOME_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.WELCOME];
 const NUMBER_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.NUMBER];
 const HEARTBEAT_ACK_FRAME = LENGTH_PREFIX_BYTES + SIZES[MessageType.HEARTBEAT_ACK];
 
-interface DemoOptions {
-  clients: number;
-  length: number;
-  interval: number;
-}
-
-function parse(argv: readonly string[]): DemoOptions | string {
-  const opts: DemoOptions = { clients: 5, length: 60, interval: 50 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') return 'help';
-    const key = a.replace(/^--/, '') as keyof DemoOptions;
-    if (!a.startsWith('--') || !Object.hasOwn(opts, key)) return `unknown argument ${a}`;
-    const v = Number(argv[++i]);
-    if (!Number.isInteger(v) || v < 1) return `--${key} needs a whole number ≥ 1`;
-    opts[key] = v;
-  }
-  if (opts.length > 65535) return '--length must be at most 65535';
-  if (opts.length < MIN_LENGTH) return `--length must be at least ${MIN_LENGTH}: a third is streamed before the outage, the rest after`;
-  return opts;
-}
+const parse = (argv: readonly string[]) => parseDemoOptions(argv, { defaults: { clients: 5, length: 60, interval: 50 }, minLength: MIN_LENGTH, fault: 'the outage' });
 
 
 const bin = (name: string) => path.join(__dirname, `${name}.js`);
