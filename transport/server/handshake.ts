@@ -135,10 +135,10 @@ export class Handshake {
         return conn.reject(RejectCode.UNKNOWN_SESSION, `session ${shortId(id)} is ${claim.kind === 'complete' ? 'complete' : 'unknown to this server'}`);
     }
     const { record, previousOwner } = claim;
+    const crossNode = previousOwner !== this.nodeId;
     // The previous holder (another node, maybe half-open) stops at once rather than at its next
     // write. Best effort: a notice lost in a Redis blip leaves that write as the backstop.
-    if (previousOwner !== this.nodeId) void this.services.store.once((s) => s.announceTakeover(id, previousOwner, this.nodeId, record.epoch)).catch(() => {});
-    const crossNode = previousOwner !== this.nodeId;
+    if (crossNode) void this.services.store.once((s) => s.announceTakeover(id, previousOwner, this.nodeId, record.epoch)).catch(() => {});
     const here = this.services.live.get(id);
     const actor = here?.actor;
     if (here && actor && actor.getSnapshot().status === 'active') {
@@ -163,8 +163,8 @@ export class Handshake {
         reconnects: record.reconnects,
       });
     }
+    // No closedMeanwhile here: a connection closed during the claim returned above.
     this.services.emit('resumed', id, nextIndex, crossNode);
-    this.closedMeanwhile(conn, this.services.live.get(id));
   }
 
   /** The session is this connection's now: WELCOME, and the runtime that holds it. */
@@ -176,7 +176,7 @@ export class Handshake {
     return session;
   }
 
-  /** The connection closed while the store answered: its close found no session to tell. */
+  /** A HELLO's connection closed while the store answered: its close found no session to tell. */
   private closedMeanwhile(conn: ServerConnection, session: SessionRuntime | undefined): void {
     if (conn.closed) session?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
   }

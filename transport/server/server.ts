@@ -209,11 +209,8 @@ export class SeqServer extends EventEmitter {
 
   /** Another node claimed a session this node holds (its notice; a stale write says the same). */
   private takenOver(id: string, owner: string, epoch: number): void {
-    const s = this.sessions.get(id);
-    const snap = s?.actor?.getSnapshot();
-    if (!s || snap?.status !== 'active' || snap.context.epoch >= epoch) return;
     this.log.debug(`session claimed by node ${owner} at epoch ${epoch}`, { session: shortId(id) });
-    s.actor.send({ type: 'TAKEN_OVER' });
+    this.sessions.get(id)?.claimedAt(epoch);
   }
 
   /**

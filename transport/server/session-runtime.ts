@@ -142,7 +142,8 @@ export class SessionRuntime {
     this.services.emit('suspended', id);
     // The store's deadline, not this node's timer, is what another node will go by.
     void this.services.store.write((s) => s.suspend(id, epoch, at, reconnectWindowMs)).then((r) => {
-      if (r === 'lost') this.lost(context);
+      // Refused: someone claimed the session after the epoch this write named.
+      if (r === 'lost') this.claimedAt(epoch + 1);
     });
   }
 
@@ -168,11 +169,14 @@ export class SessionRuntime {
     this.services.emit('takeover', context.id);
   }
 
-  /** A fenced write was refused: someone claimed the session after this node's epoch. */
-  private lost(context: SessionContext): void {
-    if (this.services.live.get(context.id) !== this) return;
+  /**
+   * Another node claimed the session at `epoch` (its notice, or a write of ours refused as
+   * stale): this node lets go, unless it has claimed it again itself since.
+   */
+  claimedAt(epoch: number): void {
+    if (this.services.live.get(this.record.id) !== this) return;
     const snap = this.actor.getSnapshot();
-    if (snap.status === 'active' && snap.context.epoch === context.epoch) this.actor.send({ type: 'TAKEN_OVER' });
+    if (snap.status === 'active' && snap.context.epoch < epoch) this.actor.send({ type: 'TAKEN_OVER' });
   }
 
   private forget(): void {
