@@ -24,7 +24,7 @@ it('an ACK that arrives behind HEARTBEATs while the server is held, followed by 
   c.pause(); // not reading: what the server answers piles up
   c.write(encode({ type: MessageType.HELLO, version: 2, length: 1 }));
   const [id] = await sessionP;
-  await waitFor(() => !!server.registry.get(id)?.getSnapshot().matches({ streaming: { progress: 'ending' } }), 'END sent');
+  await waitFor(() => !!server.snapshotOf(id)?.matches({ streaming: { progress: 'ending' } }), 'END sent');
   const conn = [...(server as any).connections.values()][0];
   const sock: net.Socket = conn.socket;
   // Fill the kernel's buffers one batch at a time, until the server's own queue starts to grow.

@@ -70,7 +70,7 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     const id = welcome.sessionId.toString('hex');
     await waitFor(() => numbers(c1).length >= 10, 'ten numbers from A');
     c1.close();
-    await waitFor(() => a.registry.get(id)?.getSnapshot().matches('suspended') === true, 'A to suspend the session');
+    await waitFor(() => a.snapshotOf(id)?.matches('suspended') === true, 'A to suspend the session');
     const got = numbers(c1);
     const c2 = await client(b.port);
     c2.resume(welcome.sessionId, got.length, welcome.instanceId);
@@ -84,11 +84,11 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     for (const [i, v] of all) expect(v).toBe(valueAt(seed, i));
     expect(end.checksum).toBe(sequenceChecksum(seed, LENGTH));
     // A heard of B's claim and let go: no actor, so no window timer left to expire anything.
-    await waitFor(() => a.registry.get(id) === undefined, "A's actor to stop");
+    await waitFor(() => a.snapshotOf(id) === undefined, "A's actor to stop");
     const expired: string[] = [];
     a.on('expired', (sid: string) => expired.push(sid));
     c2.send({ type: MessageType.ACK, verdict: 0 });
-    await waitFor(() => b.registry.get(id) === undefined, 'B to complete the session');
+    await waitFor(() => b.snapshotOf(id) === undefined, 'B to complete the session');
     // Written after the 'complete' event: wait for the store, not just the actor.
     await waitForAsync(async () => (await stores[1].inspect(id)) === 'complete', 'the store to hold the completion');
     // Past A's reconnect window (600 ms from its suspension): A expired nothing.
@@ -112,7 +112,7 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     const c2 = await client(b.port);
     c2.resume(welcome.sessionId, got, welcome.instanceId);
     await c2.next(MessageType.WELCOME);
-    await waitFor(() => a.registry.get(id) === undefined, "A to let go on B's claim");
+    await waitFor(() => a.snapshotOf(id) === undefined, "A to let go on B's claim");
     proxy.unfreeze();
     const reject = await c1.next(MessageType.REJECT, 'REJECT on the thawed connection');
     expect(reject.code).toBe(RejectCode.SESSION_TAKEN_OVER);
@@ -135,11 +135,11 @@ describe.each(storeKinds())('two nodes sharing a %s store', (_kind, kind) => {
     const c2 = await client(b.port);
     c2.resume(welcome.sessionId, numbers(c1).length, welcome.instanceId);
     await c2.next(MessageType.WELCOME);
-    expect(a.registry.get(id)?.getSnapshot().matches('streaming')).toBe(true); // deaf: still thinks it streams
+    expect(a.snapshotOf(id)?.matches('streaming')).toBe(true); // deaf: still thinks it streams
     // A's heartbeat timeout suspends it; that write names A's old epoch and is refused.
-    await waitFor(() => a.registry.get(id) === undefined, 'A to let go after its refused write', 3000);
+    await waitFor(() => a.snapshotOf(id) === undefined, 'A to let go after its refused write', 3000);
     expect(await stores[1].inspect(id)).toMatchObject({ state: 'streaming', owner: b.instanceId });
-    expect(b.registry.get(id)?.getSnapshot().matches('streaming')).toBe(true);
+    expect(b.snapshotOf(id)?.matches('streaming')).toBe(true);
   });
 
   it.each(['on the node streaming it', 'on another node'])(

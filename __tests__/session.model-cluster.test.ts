@@ -89,9 +89,8 @@ function modelState(s: Snap): string {
 
 /** The session's state on a node as the model names it, or how it ended there. */
 function stateOn(node: Node, id: string): string {
-  const actor = node.server.registry.get(id);
-  if (!actor) return node.ended.get(id) ?? 'gone';
-  const snap = actor.getSnapshot();
+  const snap = node.server.snapshotOf(id);
+  if (!snap) return node.ended.get(id) ?? 'gone';
   return snap.matches('streaming') ? `streaming.${(snap.value as { streaming: { progress: string } }).streaming.progress}` : topState(snap.value);
 }
 
@@ -199,7 +198,7 @@ async function replay(steps: Step[]): Promise<void> {
         const { old, target, c } = await resumeElsewhere(LENGTH, n);
         if (old.drained) {
           const record = (await target.store.inspect(id)) as SessionRecord;
-          const released = record?.owner === target.server.instanceId && old.server.registry.get(id) === undefined;
+          const released = record?.owner === target.server.instanceId && old.server.snapshotOf(id) === undefined;
           real = released ? 'handedOver' : `still ${JSON.stringify(record)}`;
         } else {
           real = stateOn(old, id);
@@ -235,7 +234,7 @@ async function replay(steps: Step[]): Promise<void> {
       c.send({ type: MessageType.ACK, verdict: 0 });
       await waitFor(() => target.ended.get(id) === 'complete', 'the leftover session to complete');
     }
-    for (const node of cluster) expect(node.server.registry.get(id)).toBeUndefined();
+    for (const node of cluster) expect(node.server.snapshotOf(id)).toBeUndefined();
     // The final write lands after the 'complete' event (the store is written asynchronously).
     await waitForAsync(async () => ['complete', 'expired'].includes(await storedState(holder, id)), 'the store to hold the end of the session');
   } finally {

@@ -41,9 +41,8 @@ interface Step {
 
 /** The server-side state of a session as the model names it, or how it ended. */
 function realState(id: string, ended: Map<string, string>): string {
-  const actor = server.registry.get(id);
-  if (!actor) return ended.get(id) ?? 'gone';
-  const snap = actor.getSnapshot();
+  const snap = server.snapshotOf(id);
+  if (!snap) return ended.get(id) ?? 'gone';
   return snap.matches('streaming') ? `streaming.${(snap.value as { streaming: { progress: string } }).streaming.progress}` : topState(snap.value);
 }
 
@@ -107,7 +106,7 @@ async function replay(steps: Step[]): Promise<void> {
         expect(`step ${n} ${e.type}: ${realState(id, ended)}`).toBe(`step ${n} ${e.type}: ${modelState(step.state)}`);
       }
       // A session the path left alive is still resumable and finishes cleanly.
-      if (server.registry.get(id)) {
+      if (server.snapshotOf(id)) {
         proxy.unfreeze();
         const c = await connect();
         c.resume(welcome.sessionId, LENGTH);
@@ -115,7 +114,7 @@ async function replay(steps: Step[]): Promise<void> {
         c.send({ type: MessageType.ACK, verdict: 0 });
         await waitFor(() => ended.get(id) === 'complete', 'the leftover session to complete');
       }
-      expect(server.registry.get(id)).toBeUndefined();
+      expect(server.snapshotOf(id)).toBeUndefined();
     } finally {
       server.off('complete', onComplete).off('expired', onExpired);
     }

@@ -58,13 +58,12 @@ export class Dispatch {
         return;
       case MessageType.ACK: {
         // An actor that failed is stopped: it would ignore the ACK, as if the session were gone.
-        const actor = session?.actor;
-        const snapshot = actor?.getSnapshot();
-        if (!actor || snapshot?.status !== 'active' || !snapshot.matches({ streaming: { progress: 'ending' } })) {
+        const snapshot = session?.snapshot();
+        if (!session || snapshot?.status !== 'active' || !snapshot.matches({ streaming: { progress: 'ending' } })) {
           return this.unexpected(conn, msg, 'ACK before END');
         }
         if (msg.verdict !== 0) this.log.warn('client reports a checksum mismatch', { session: shortId(id) });
-        actor.send({ type: 'ACK' });
+        session.send({ type: 'ACK' });
         return;
       }
       default:

@@ -12,13 +12,11 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { shortId } from '../../core/logger';
-import { topState } from '../../machines/session.machine';
 import { INSTANCE_ID_VERSION, MAX_LENGTH, MessageType, RejectCode } from '../protocol/constants';
 import type { Hello, Resume } from '../protocol/codec';
 import type { Refusal } from './admission';
 import type { ServerConnection } from './server-connection';
 import type { ClaimResult, SessionIdentity, SessionRecord } from './store/session-store';
-import type { SessionRegistry } from './session-registry';
 import { SessionRuntime, type SessionServices } from './session-runtime';
 
 /** The server's settings a handshake reads or announces in WELCOME. */
@@ -50,7 +48,6 @@ export class Handshake {
      */
     private readonly nodeId: string,
     private readonly services: SessionServices,
-    private readonly registry: SessionRegistry,
     /** Over an admission limit: the server's REJECT and log line (shared with accept). */
     private readonly refuse: (conn: ServerConnection, r: Refusal) => void,
   ) {}
@@ -86,7 +83,7 @@ export class Handshake {
     const id = record.id;
     const session = this.adopt(conn, record, 0);
     this.services.lifecycle.line('new', `new session of ${length} numbers for ${conn.remote}`, { session: shortId(id) });
-    session.actor = this.registry.start({
+    session.start({
       id,
       length,
       nextIndex: 0,
@@ -140,11 +137,10 @@ export class Handshake {
     // write. Best effort: a notice lost in a Redis blip leaves that write as the backstop.
     if (crossNode) void this.services.store.once((s) => s.announceTakeover(id, previousOwner, this.nodeId, record.epoch)).catch(() => {});
     const here = this.services.live.get(id);
-    const actor = here?.actor;
-    if (here && actor && actor.getSnapshot().status === 'active') {
+    if (here?.active) {
       this.adopt(conn, record, nextIndex, here);
-      this.services.lifecycle.line('resumed', `resumed at index ${nextIndex} from ${conn.remote} (was ${topState(actor.getSnapshot().value)})`, { session: shortId(id) });
-      actor.send({ type: 'RESUME', connectionId: conn.id, nextIndex, epoch: record.epoch });
+      this.services.lifecycle.line('resumed', `resumed at index ${nextIndex} from ${conn.remote} (was ${here.topState()})`, { session: shortId(id) });
+      here.send({ type: 'RESUME', connectionId: conn.id, nextIndex, epoch: record.epoch });
     } else {
       // Not live here (another node's, or its actor already ended): a new actor from the
       // record, streaming from the client's index. Its per-source count starts here.
@@ -152,7 +148,7 @@ export class Handshake {
       this.services.admission.sessionAdopted(conn.source);
       const session = this.adopt(conn, record, nextIndex);
       this.services.lifecycle.line('resumed', `resumed at index ${nextIndex} from ${conn.remote} (${crossNode ? `from node ${previousOwner}` : 'actor rebuilt'})`, { session: shortId(id) });
-      session.actor = this.registry.start({
+      session.start({
         id,
         length: record.length,
         nextIndex,
@@ -178,7 +174,7 @@ export class Handshake {
 
   /** A HELLO's connection closed while the store answered: its close found no session to tell. */
   private closedMeanwhile(conn: ServerConnection, session: SessionRuntime | undefined): void {
-    if (conn.closed) session?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
+    if (conn.closed) session?.send({ type: 'DISCONNECTED', connectionId: conn.id });
   }
 
   private unavailable(conn: ServerConnection, err: unknown): void {

@@ -11,7 +11,7 @@
 import type { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { topState, type SessionStateName } from '../../machines/session.machine';
+import type { SessionStateName } from '../../machines/session.machine';
 import { RejectCode } from '../protocol/constants';
 
 /** The store operations timed by `instrumentStore`: its lifecycle edges. */
@@ -30,7 +30,8 @@ const LOOP_RESOLUTION_MS = 10;
  * 'rejected'(code).
  */
 export interface ObservedServer extends EventEmitter {
-  readonly registry: { ids(): Iterable<string>; get(id: string): { getSnapshot(): { value: unknown } } | undefined };
+  /** The top-level state of every session live on the server. */
+  sessionStates(): Iterable<SessionStateName>;
   readonly connectionCount: number;
   /** Numbers written to clients since start (a number sent again after a resume counts again). */
   readonly numbersSent: number;
@@ -169,14 +170,8 @@ export class ServerMetrics {
 
   private sessionsByState(): Map<SessionStateName, number> {
     const counts = new Map<SessionStateName, number>();
-    const registry = this.server?.registry;
-    if (!registry) return counts;
-    for (const id of registry.ids()) {
-      const snapshot = registry.get(id)?.getSnapshot();
-      if (!snapshot) continue;
-      const state = topState(snapshot.value);
-      counts.set(state, (counts.get(state) ?? 0) + 1);
-    }
+    if (!this.server) return counts;
+    for (const state of this.server.sessionStates()) counts.set(state, (counts.get(state) ?? 0) + 1);
     return counts;
   }
 }

@@ -26,6 +26,11 @@ export interface ServerOptions {
   store?: SessionStore;
   /** Clock and inspection for the session actors (tests, the inspector). */
   actors?: RegistryOptions;
+  /**
+   * Retire a streaming session's actor while the pacer watches it (default true; session-runtime.ts
+   * says when it applies). Off keeps every actor in memory, as an inspected server does.
+   */
+  passivate?: boolean;
   /** Per-source limits and the open-file reserve; each missing one is the config table's default. */
   admission?: Partial<AdmissionLimits>;
   /** The open-file limit to plan for; by default the process's own (null: none known). */

@@ -28,7 +28,8 @@ import { createListener, type Listener } from './listener';
 import { InMemorySessionStore } from './store/memory-store';
 import type { SessionStore } from './store/session-store';
 import { StoreLink } from './store/store-link';
-import { SessionRegistry } from './session-registry';
+import { SessionRegistry, type SessionSnapshot } from './session-registry';
+import type { SessionStateName } from '../../machines/session.machine';
 import { DEFAULT_ADMISSION, type ServerOptions } from './server-options';
 
 // SeqServer's callers (bin/server, the tests' helper) import its options from beside it.
@@ -84,6 +85,7 @@ export class SeqServer extends EventEmitter {
     this.log = opts.logger ?? silentLogger();
     this.store = opts.store ?? new InMemorySessionStore();
     this.storeLink = new StoreLink(this.store, this.log);
+    this.registry = new SessionRegistry(bindSessionMachine(this.sessions), opts.actors);
     this.pacer = new Pacer<SessionRuntime>(opts.intervalMs, sendNext, undefined, pacingFailed);
     this.noisy = new RepeatedLog(this.log, opts.logRepeatPeriodMs ?? DEFAULTS.logRepeatPeriod);
     this.lifecycle = new BurstLog(this.log, opts.logBurstPerSecond ?? DEFAULTS.logBurst);
@@ -104,12 +106,15 @@ export class SeqServer extends EventEmitter {
       store: this.storeLink,
       admission: this.admission,
       live: this.sessions,
+      actors: this.registry,
+      // The pacer's silence check stands in for the heartbeat timer only when numbers come at
+      // least once per timeout; an inspector must see every actor (session-runtime.ts).
+      passivate: (opts.passivate ?? true) && opts.intervalMs < opts.heartbeatTimeoutMs && !this.registry.inspected,
       counters: this.counters,
       connection: (id) => this.connections.get(id),
       emit: (event, ...args) => this.emit(event, ...args),
     };
-    this.registry = new SessionRegistry(bindSessionMachine(this.services), opts.actors);
-    this.handshake = new Handshake(opts, this.instanceId, this.services, this.registry, (conn, r) => this.refuse(conn, r));
+    this.handshake = new Handshake(opts, this.instanceId, this.services, (conn, r) => this.refuse(conn, r));
     // Numbers going out at least once per heartbeat interval double as heartbeat acks.
     this.dispatch = new Dispatch(this.handshake, this.sessions, this.log, this.noisy, opts.intervalMs <= opts.heartbeatIntervalMs);
     const preTlsSource = new WeakMap<net.Socket, string>();
@@ -188,7 +193,20 @@ export class SeqServer extends EventEmitter {
   }
 
   get sessionCount(): number {
-    return this.registry.size;
+    return this.sessions.size;
+  }
+
+  /** The machine's snapshot of a session live on this node, its actor resident or not (tests). */
+  snapshotOf(id: string): SessionSnapshot | undefined {
+    return this.sessions.get(id)?.snapshot();
+  }
+
+  /** The top-level state of every session live on this node (/metrics). */
+  *sessionStates(): Iterable<SessionStateName> {
+    for (const s of this.sessions.values()) {
+      const state = s.topState();
+      if (state) yield state;
+    }
   }
 
   /** The next index of a session live on this node (for the inspector, soak and tests). */
@@ -224,7 +242,7 @@ export class SeqServer extends EventEmitter {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const conn of this.pending) conn.reject(RejectCode.SHUTTING_DOWN, 'server is restarting; try again');
     const sessions = this.sessions.size;
-    for (const s of [...this.sessions.values()]) s.actor.send({ type: 'DRAIN' });
+    for (const s of [...this.sessions.values()]) s.send({ type: 'DRAIN' });
     const settled = await this.storeLink.settled(timeoutMs);
     this.log.info(`drained ${sessions} session(s); store writes ${settled ? 'all landed' : `still pending after ${timeoutMs} ms: ${this.storeLink.pendingWrites}`}`);
     await this.close();
@@ -318,7 +336,7 @@ export class SeqServer extends EventEmitter {
   private onConnectionClose(conn: ServerConnection): void {
     this.peakQueued = Math.max(this.peakQueued, conn.peakQueued);
     this.connections.delete(conn.id);
-    if (conn.sessionId) this.sessions.get(conn.sessionId)?.actor.send({ type: 'DISCONNECTED', connectionId: conn.id });
+    if (conn.sessionId) this.sessions.get(conn.sessionId)?.send({ type: 'DISCONNECTED', connectionId: conn.id });
     this.emit('connectionClosed', conn.id);
   }
 }

@@ -7,12 +7,19 @@
  * the runtime: no lookup, no store and no allocation per number beyond the frame itself. The
  * store is written only at lifecycle edges (suspend, expire, complete), fenced by the epoch the
  * machine holds; a write refused as stale means another node took the session over.
+ *
+ * Passivation: while a session streams and the pacer visits it (at least once per heartbeat
+ * timeout, checking the silence itself), nothing can happen to it that the machine alone would
+ * see, so its actor is not kept in memory: an actor and its XState system cost about 6 KB,
+ * more than the socket. The runtime keeps the machine's context (plain data), and the next
+ * event from outside restores the actor from it and hands it the event: the machine still
+ * decides every transition. An inspected server keeps every actor resident (see settle).
  */
 import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { shortId, type Logger } from '../../core/logger';
 import type { RepeatedLog } from '../../core/repeated-log';
 import type { BurstLog } from '../../core/burst-log';
-import { sessionMachine, type CloseReason, type SessionContext, type SessionMachine } from '../../machines/session.machine';
+import { sessionMachine, topState, type CloseReason, type SessionContext, type SessionMachine } from '../../machines/session.machine';
 import { MessageType, RejectCode } from '../protocol/constants';
 import { encodeNumber } from '../protocol/codec';
 import type { Admission } from './admission';
@@ -20,7 +27,8 @@ import type { Pacer, PacerEntry } from './pacer';
 import type { ServerConnection } from './server-connection';
 import type { SessionIdentity } from './store/session-store';
 import type { StoreLink } from './store/store-link';
-import type { SessionActor } from './session-registry';
+import type { SessionActor, SessionRegistry, SessionSnapshot } from './session-registry';
+import type { SessionEvent, SessionInput, SessionStateName } from '../../machines/session.machine';
 
 /** What every runtime of one server shares (one object per server, not per session). */
 export interface SessionServices {
@@ -38,6 +46,10 @@ export interface SessionServices {
   readonly counters: { numbersSent: number };
   /** The live runtimes by session id: the one place a session is looked up. */
   readonly live: Map<string, SessionRuntime>;
+  /** Where actors are started, restored and retired. */
+  readonly actors: SessionRegistry;
+  /** Whether a streaming, paced session's actor may leave memory (see the file's head). */
+  readonly passivate: boolean;
   /** The open connection with this id (the machine names connections by id). */
   connection(id: number): ServerConnection | undefined;
   /** The server's events ('session', 'resumed', 'suspended', 'expired', 'complete', 'takeover'). */
@@ -46,6 +58,9 @@ export interface SessionServices {
 
 /** While paced, the heartbeat timer is a backstop this many timeouts long (see the delays). */
 const LIVENESS_BACKSTOP = 5;
+
+/** The one state a session is passive in: streaming numbers the pacer sends (liveness is always alive while streaming). */
+const PASSIVE_VALUE = { streaming: { progress: 'sending', liveness: 'alive' } } as const;
 
 const CLOSE_CODES: Record<Exclude<CloseReason, 'complete'>, [RejectCode, string]> = {
   'heartbeat-timeout': [RejectCode.HEARTBEAT_TIMEOUT, 'no heartbeat within the timeout; resume on a new connection'],
@@ -58,8 +73,14 @@ export class SessionRuntime {
   conn: ServerConnection | null = null;
   /** Every way out that stops pacing clears it: the heartbeat delay reads it (exact or backstop). */
   entry: PacerEntry<SessionRuntime> | null = null;
-  /** Set right after the actor starts (its first entry action runs before `start` returns). */
-  actor!: SessionActor;
+  /** The session's actor while resident; null while passive (the machine's context is kept instead). */
+  private resident: SessionActor | null = null;
+  /** While passive: the context the actor is restored with. */
+  private dormant: SessionContext | null = null;
+  /** Nested sends in progress: the actor is only retired once the outermost has settled. */
+  private sending = 0;
+  /** Restored, and its heartbeat timer not armed again yet (XState restores no `after` timer). */
+  private unarmed = false;
   /** performance.now() of the last frame from the client; the heartbeat timeout reads it. */
   heardAt = performance.now();
   /** Next index to send: the only hot field, never written to the store per number. */
@@ -74,6 +95,83 @@ export class SessionRuntime {
   ) {
     this.seed = { hi: record.seedHi, lo: record.seedLo };
     this.nextIndex = 0;
+  }
+
+  /** Starts the session's actor (HELLO, or a RESUME on a node that does not hold it). */
+  start(input: SessionInput): void {
+    this.resident = this.services.actors.start(input);
+    this.settle();
+  }
+
+  /**
+   * Every event from outside the machine comes here: a passive session's actor is restored
+   * first, and retired again once the machine has settled, if the session is still passive.
+   */
+  send(event: SessionEvent): void {
+    const actor = this.resident ?? this.wake();
+    this.sending++;
+    try {
+      actor.send(event);
+    } finally {
+      this.sending--;
+    }
+    if (this.sending === 0) this.settle();
+  }
+
+  /** Not ended: passive, or its actor running. */
+  get active(): boolean {
+    return this.dormant !== null || this.resident?.getSnapshot().status === 'active';
+  }
+
+  /** The machine's snapshot, resident or not (tests, /metrics and ACK read it). */
+  snapshot(): SessionSnapshot | undefined {
+    if (this.dormant) return this.services.actors.machine.resolveState({ value: PASSIVE_VALUE, context: this.dormant });
+    return this.resident?.getSnapshot();
+  }
+
+  /** The top-level state, without building a snapshot for a passive session. */
+  topState(): SessionStateName | undefined {
+    if (this.dormant) return 'streaming';
+    return this.resident ? topState(this.resident.getSnapshot().value) : undefined;
+  }
+
+  /** Whether the actor is in memory now (passivation's own witness, for tests and the bench). */
+  get isResident(): boolean {
+    return this.resident !== null;
+  }
+
+  /**
+   * After the machine settles: a session streaming numbers the pacer sends needs nothing only
+   * the machine would see, so its actor is retired (the pacer checks the silence every interval
+   * and sends LINK_SILENT itself; every other way out of streaming is an event from outside).
+   * Not while an inspector watches (it would see a new actor each time), nor when numbers are
+   * slower than the heartbeat timeout (then the machine's timer is the liveness check).
+   */
+  private settle(): void {
+    const actor = this.resident;
+    if (!actor) return;
+    const snap = actor.getSnapshot();
+    if (snap.status !== 'active') return;
+    if (this.services.passivate && this.entry?.active === true && snap.matches(PASSIVE_VALUE)) {
+      this.dormant = snap.context;
+      this.resident = null;
+      this.unarmed = false;
+      this.services.actors.retire(actor);
+    } else if (this.unarmed) {
+      // Restored and still streaming, but no longer passive: XState restores no `after` timer
+      // (statelyai/xstate#5331), so the heartbeat timer is armed again the way it re-arms
+      // itself, by asking whether the client was heard. Leaving streaming needs no such timer.
+      this.unarmed = false;
+      if (snap.matches('streaming')) this.checkLiveness(snap.context);
+    }
+  }
+
+  /** Restores a passive session's actor where it was. */
+  private wake(): SessionActor {
+    const context = this.dormant!;
+    this.dormant = null;
+    this.unarmed = true;
+    return (this.resident = this.services.actors.restore(context, PASSIVE_VALUE));
   }
 
   /** A frame from `conn`: only the connection currently streaming keeps the session alive. */
@@ -100,7 +198,9 @@ export class SessionRuntime {
   checkLiveness(context: SessionContext): void {
     const timeout = context.heartbeatTimeoutMs;
     const silence = performance.now() - this.heardAt;
-    if (silence >= timeout) return void this.actor.send({ type: 'LINK_SILENT' });
+    // Only ever called with the actor resident: as its action, or by wake.
+    const actor = this.resident!;
+    if (silence >= timeout) return void actor.send({ type: 'LINK_SILENT' });
     // While the pacer visits the session (at least once per timeout), it checks the silence
     // itself and sends LINK_SILENT: the timer is only a backstop then, and asks a few times
     // less often — at 19.5k sessions the exact timer re-armed ~4,000 times a second.
@@ -108,7 +208,7 @@ export class SessionRuntime {
     // "Paced" means a live pacer entry: one that stopped (closed connection, slow consumer, a
     // tick that threw) no longer counts, so the next check is exact again.
     const paced = this.entry?.active === true && this.services.intervalMs < timeout;
-    this.actor.send({ type: 'LINK_ALIVE', checkInMs: paced ? LIVENESS_BACKSTOP * timeout : Math.ceil(timeout - silence) });
+    actor.send({ type: 'LINK_ALIVE', checkInMs: paced ? LIVENESS_BACKSTOP * timeout : Math.ceil(timeout - silence) });
   }
 
   stopStreaming(): void {
@@ -175,8 +275,8 @@ export class SessionRuntime {
    */
   claimedAt(epoch: number): void {
     if (this.services.live.get(this.record.id) !== this) return;
-    const snap = this.actor.getSnapshot();
-    if (snap.status === 'active' && snap.context.epoch < epoch) this.actor.send({ type: 'TAKEN_OVER' });
+    const context = this.dormant ?? this.resident?.getSnapshot().context;
+    if (this.active && context && context.epoch < epoch) this.send({ type: 'TAKEN_OVER' });
   }
 
   private forget(): void {
@@ -198,7 +298,7 @@ export function sendNext(s: SessionRuntime): boolean {
   if (performance.now() - s.heardAt >= s.services.heartbeatTimeoutMs) {
     // Silent for the timeout: the machine suspends the session (and stops this pacing).
     s.entry = null;
-    s.actor.send({ type: 'LINK_SILENT' });
+    s.send({ type: 'LINK_SILENT' });
     return false;
   }
   const index = s.nextIndex;
@@ -213,7 +313,7 @@ export function sendNext(s: SessionRuntime): boolean {
   if (log.isDebugEnabled()) log.debug('number sent', { session: shortId(s.record.id), index });
   if (s.nextIndex < s.record.length) return true;
   s.entry = null;
-  s.actor.send({ type: 'ALL_SENT' });
+  s.send({ type: 'ALL_SENT' });
   return false;
 }
 
@@ -231,8 +331,7 @@ export function pacingFailed(err: unknown, s: SessionRuntime): void {
  * finds its runtime once; a live actor always has one (created before the actor starts, removed
  * by its final state's own action, or after the actor is stopped at shutdown).
  */
-export function bindSessionMachine(services: SessionServices): SessionMachine {
-  const { live } = services;
+export function bindSessionMachine(live: ReadonlyMap<string, SessionRuntime>): SessionMachine {
   return sessionMachine.provide({
     actions: {
       checkLiveness: ({ context }) => live.get(context.id)?.checkLiveness(context),
