@@ -40,6 +40,26 @@ export interface ConnectionLimits {
   maxMessagesPerSecond: number;
 }
 
+/** Where a socket keeps its connection, for the shared listeners below. */
+const kConnection = Symbol('seqstream.connection');
+type OwnedSocket = Socket & { [kConnection]: ServerConnection };
+
+function socketOnData(this: OwnedSocket, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+function socketOnEnd(this: OwnedSocket): void {
+  this[kConnection].onEnd();
+}
+function socketOnDrain(this: OwnedSocket): void {
+  this[kConnection].onDrain();
+}
+function socketOnClose(this: OwnedSocket): void {
+  this[kConnection].onSocketClose();
+}
+function socketOnError(): void {
+  /* 'close' follows and does the cleanup; a reset peer is routine, not a crash. */
+}
+
 /** How long a rejected peer gets to read our REJECT before the socket is destroyed anyway (the listener's refusals too). */
 export const CLOSE_GRACE_MS = 1000;
 /**
@@ -97,18 +117,22 @@ export class ServerConnection {
       this.handshakeTimer = null;
       handlers.onHandshakeTimeout(this);
     }, limits.handshakeTimeoutMs);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('error', () => {
-      /* 'close' follows and does the cleanup; a reset peer is routine, not a crash. */
-    });
-    socket.on('close', () => {
-      this.clearHandshakeTimer();
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      this.closing = true;
-      this.endHandshake();
-      handlers.onClose(this);
-    });
+    // The listeners are shared functions that find the connection on the socket (as ws does),
+    // not closures per connection: at 20,000 connections those were 100 KB apiece of them.
+    (socket as OwnedSocket)[kConnection] = this;
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('error', socketOnError);
+    socket.on('close', socketOnClose);
+  }
+
+  /** The socket closed (either side, or an error): the connection's end. */
+  onSocketClose(): void {
+    this.clearHandshakeTimer();
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.closing = true;
+    this.endHandshake();
+    this.handlers.onClose(this);
   }
 
   get closed(): boolean {
@@ -183,15 +207,15 @@ export class ServerConnection {
     if (this.held) return;
     this.held = true;
     this.socket.pause();
-    this.socket.once('drain', this.onDrain);
+    this.socket.once('drain', socketOnDrain);
   }
 
-  private onDrain = (): void => {
+  onDrain(): void {
     this.held = false;
     if (this.closing) return;
     this.handlePending();
     if (!this.held && !this.closing) this.socket.resume();
-  };
+  }
 
   /** Handles the frames kept back while reading was held (at most one chunk), in order. */
   private handlePending(): void {
@@ -223,7 +247,7 @@ export class ServerConnection {
     this.socket.destroy();
   }
 
-  private onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     if (this.closing) {
       this.discarded += chunk.length;
       if (this.discarded > CLOSE_DISCARD_BYTES) this.socket.pause();
@@ -239,7 +263,7 @@ export class ServerConnection {
       return;
     }
     this.handle(bodies, 0, frameError);
-  };
+  }
 
   /** Handles frames in order; stops (keeping the rest, at most one chunk) while reading is held. */
   private handle(bodies: Buffer[], from: number, frameError: FrameError | null): void {
@@ -270,7 +294,7 @@ export class ServerConnection {
     if (frameError && !this.closing) this.handlers.onProtocolError(this, frameError);
   }
 
-  private onEnd = (): void => {
+  onEnd(): void {
     if (this.closing) return;
     // The peer sent everything: what was kept back (at most one chunk) is handled now, whatever
     // the backpressure (every answer still passes the outbound limit), then the end is checked.
@@ -282,7 +306,7 @@ export class ServerConnection {
     } catch (err) {
       if (err instanceof FrameError || err instanceof ProtocolError) this.handlers.onProtocolError(this, err);
     }
-  };
+  }
 
   private clearHandshakeTimer(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);

@@ -23,7 +23,7 @@ import { Pacer } from './pacer';
 import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
 import { Handshake } from './handshake';
 import { Dispatch, sessionMeta } from './dispatch';
-import { ServerConnection, type ConnectionLimits } from './server-connection';
+import { ServerConnection, type ConnectionHandlers, type ConnectionLimits } from './server-connection';
 import { createListener, type Listener } from './listener';
 import { InMemorySessionStore } from './store/memory-store';
 import type { SessionStore } from './store/session-store';
@@ -78,6 +78,26 @@ export class SeqServer extends EventEmitter {
   private atFileLimit = false;
   /** The same for every connection: built once, not per accept. */
   private readonly connectionLimits: ConnectionLimits;
+  /** What every connection reports back: one object for all of them, not closures per accept. */
+  private readonly connectionHandlers: ConnectionHandlers = {
+    onMessage: (c, m) => this.dispatch.message(c, m),
+    onClose: (c) => this.onConnectionClose(c),
+    onProtocolError: (c, err) => this.dispatch.protocolError(c, err),
+    onSlowConsumer: (c, queued) => {
+      this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
+    },
+    onFlood: (c) => {
+      this.noisy.note('warn', 'message flood', c.source, `client ${c.remote} sent more than its message budget: closing its connection`, sessionMeta(c));
+    },
+    onHandshakeTimeout: (c) => {
+      this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
+      c.reject(RejectCode.HANDSHAKE_TIMEOUT, `send HELLO or RESUME within ${this.opts.handshakeTimeoutMs} ms`);
+    },
+    onReject: (_c, code) => this.emit('rejected', code),
+    onHandshakeEnd: (c) => {
+      if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
+    },
+  };
   private readonly admissionLimits: AdmissionLimits;
 
   constructor(private readonly opts: ServerOptions) {
@@ -292,25 +312,7 @@ export class SeqServer extends EventEmitter {
       socket.destroy();
       return;
     }
-    const conn = new ServerConnection(this.nextConnectionId++, socket, this.connectionLimits, {
-      onMessage: (c, m) => this.dispatch.message(c, m),
-      onClose: (c) => this.onConnectionClose(c),
-      onProtocolError: (c, err) => this.dispatch.protocolError(c, err),
-      onSlowConsumer: (c, queued) => {
-        this.noisy.note('warn', 'slow consumer', c.source, `client ${c.remote} is not reading (${queued} bytes queued): closing its connection`, sessionMeta(c));
-      },
-      onFlood: (c) => {
-        this.noisy.note('warn', 'message flood', c.source, `client ${c.remote} sent more than its message budget: closing its connection`, sessionMeta(c));
-      },
-      onHandshakeTimeout: (c) => {
-        this.noisy.note('warn', 'handshake timeout', c.source, `no HELLO or RESUME from ${c.remote} within ${this.opts.handshakeTimeoutMs} ms`);
-        c.reject(RejectCode.HANDSHAKE_TIMEOUT, `send HELLO or RESUME within ${this.opts.handshakeTimeoutMs} ms`);
-      },
-      onReject: (_c, code) => this.emit('rejected', code),
-      onHandshakeEnd: (c) => {
-        if (this.pending.delete(c)) this.admission.handshakeEnded(c.source);
-      },
-    });
+    const conn = new ServerConnection(this.nextConnectionId++, socket, this.connectionLimits, this.connectionHandlers);
     // Asked before the connection is counted among the open ones: the budget is for this one.
     const refused = this.admission.admitConnection(conn.source);
     this.connections.set(conn.id, conn);
