@@ -22,6 +22,7 @@ import { INSTANCE_ID_BYTES, RejectCode } from '../protocol/constants';
 import { Pacer } from './pacer';
 import { bindSessionMachine, pacingFailed, sendNext, type SessionRuntime, type SessionServices } from './session-runtime';
 import { Handshake } from './handshake';
+import { Disconnects } from './disconnects';
 import { Dispatch, sessionMeta } from './dispatch';
 import { ServerConnection, type ConnectionHandlers, type ConnectionLimits } from './server-connection';
 import { createListener, type Listener } from './listener';
@@ -55,6 +56,8 @@ export class SeqServer extends EventEmitter {
   /** The live sessions by id: the one place a session is looked up. */
   private readonly sessions = new Map<string, SessionRuntime>();
   private readonly pacer: Pacer<SessionRuntime>;
+  /** Closes told to their sessions a slice at a time (a storm of them must not starve accept). */
+  private readonly disconnects = new Disconnects();
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;
@@ -297,6 +300,7 @@ export class SeqServer extends EventEmitter {
     this.noisy.close();
     this.lifecycle.flush();
     this.pacer.clear();
+    this.disconnects.clear();
     this.registry.stopAll();
     for (const conn of this.connections.values()) conn.reject(RejectCode.SHUTTING_DOWN, 'server is shutting down');
     for (const conn of this.connections.values()) conn.destroy();
@@ -338,7 +342,8 @@ export class SeqServer extends EventEmitter {
   private onConnectionClose(conn: ServerConnection): void {
     this.peakQueued = Math.max(this.peakQueued, conn.peakQueued);
     this.connections.delete(conn.id);
-    if (conn.sessionId) this.sessions.get(conn.sessionId)?.send({ type: 'DISCONNECTED', connectionId: conn.id });
+    const session = conn.sessionId ? this.sessions.get(conn.sessionId) : undefined;
+    if (session) this.disconnects.add(session, conn.id);
     this.emit('connectionClosed', conn.id);
   }
 }
