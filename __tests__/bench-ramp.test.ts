@@ -7,6 +7,7 @@
 import { generatorConfig } from '../bench/fleet';
 import { LoadGenerator } from '../bench/loadgen';
 import type { SeqServer } from '../transport/server/server';
+import { RejectCode } from '../transport/protocol/constants';
 import { FAST, freePort, startServer } from './helpers/net';
 
 let server: SeqServer | null = null;
@@ -44,4 +45,19 @@ it('reports a size the server cannot take, with the reason, instead of failing',
   const outcome = await gen.open();
   expect(outcome).toMatchObject({ target: 15, welcomed: 10 });
   expect(outcome.shortfall).toMatch(/^10\/15 sessions started in 2 s; failed attempts: REJECT SERVER_FULL ×\d+/);
+}, 20_000);
+
+it('counts the heartbeat timeouts and suspensions its sessions went through during the ramp', async () => {
+  // Heartbeats far slower than the server's timeout: every welcomed session is timed out and
+  // suspended, and RESUMEd; three sessions never fit (SERVER_FULL), so the ramp lasts its 1.5 s.
+  server = await startServer({ maxSessions: 5 });
+  const seenByServer: number[] = [];
+  server.on('rejected', (code: RejectCode) => seenByServer.push(code));
+  gen = new LoadGenerator({ ...config(server.port, 8, 1500), heartbeatIntervalMs: 10_000 });
+  const outcome = await gen.open();
+  const serverTimeouts = seenByServer.filter((c) => c === RejectCode.HEARTBEAT_TIMEOUT).length;
+  expect(outcome.heartbeatTimeouts).toBeGreaterThan(0);
+  // Each one the server sent (a last one may still be on its way when the ramp ends).
+  expect(outcome.heartbeatTimeouts).toBeLessThanOrEqual(serverTimeouts);
+  expect(outcome.resumedDuringRamp).toBeGreaterThanOrEqual(outcome.heartbeatTimeouts);
 }, 20_000);

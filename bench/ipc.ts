@@ -38,6 +38,11 @@ export interface OpenOutcome {
   retried: number;
   /** Welcomed sessions whose connection closed during the ramp, RESUMEd as the real client would. */
   resumedDuringRamp: number;
+  /**
+   * REJECT HEARTBEAT_TIMEOUT received during the ramp: each one the server sent to a welcomed
+   * session, which it then suspended (counted in resumedDuringRamp too, with every other close).
+   */
+  heartbeatTimeouts: number;
   /** Why `welcomed` < `target` (empty when every session started). */
   shortfall: string;
 }

@@ -73,6 +73,7 @@ export class LoadGenerator {
   private readonly retryQueue: { c: Conn; due: number }[] = [];
   private openFailures = 0;
   private resumedDuringRamp = 0;
+  private heartbeatTimeoutsDuringRamp = 0;
   /** Why attempts failed during the ramp, by kind ("ECONNREFUSED", "REJECT SERVER_FULL", …). */
   private readonly failureKinds = new Map<string, number>();
   private gaveUp = 0;
@@ -153,6 +154,7 @@ export class LoadGenerator {
       minRatePerSec: minRate,
       retried: this.openFailures,
       resumedDuringRamp: this.resumedDuringRamp,
+      heartbeatTimeouts: this.heartbeatTimeoutsDuringRamp,
       shortfall: welcomed >= this.cfg.connections ? '' : this.shortfallReason(welcomed),
     };
   }
@@ -351,6 +353,7 @@ export class LoadGenerator {
       this.counts.rejects++;
       c.rejectedWith = `REJECT ${RejectCode[buf[o + 1]] ?? buf[o + 1]}`;
       if (buf[o + 1] === RejectCode.SESSION_EXPIRED) this.counts.expired++;
+      if (buf[o + 1] === RejectCode.HEARTBEAT_TIMEOUT && this.opening) this.heartbeatTimeoutsDuringRamp++;
       // A final reject ends the session for a reconnecting client too; a resumable one is retried.
       if (!RESUMABLE_REJECTS.has(buf[o + 1])) c.done = true;
       void len;

@@ -1,4 +1,5 @@
 /** results.json → the Markdown tables that docs/BENCHMARKS.md quotes. */
+import { targets, type TargetRow } from './targets';
 import type { Results, ScaleoutResult, SeedResult } from './types';
 
 const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
@@ -16,6 +17,7 @@ export function renderMarkdown(r: Results): string {
     `Run ${r.date} on ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, open-file limit ${m.fdLimit}.`,
     'Every figure comes from this one run; the baselines ran on the same machine with the same generator.',
     '',
+    ...targetsSection(r),
     '## 1. Seed workload: one number per second per session',
     '',
     'Lateness is what the clients saw (generator side included); server loop delay and GC pause are the server\'s own share (bench/gc-watch.ts), over the same stretch.',
@@ -111,6 +113,26 @@ export function renderMarkdown(r: Results): string {
   if (r.scaleout) out.push(...scaleoutSection(r.scaleout));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
+}
+
+/** A Markdown table cell: a figure may hold a peer's or a generator's words. */
+export const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export const verdictCell = (t: TargetRow) => (t.verdict === 'not measured' ? 'not measured' : `**${t.verdict}**`);
+
+function targetsSection(r: Results): string[] {
+  const rows = targets(r);
+  const met = rows.filter((t) => t.verdict === 'met').length;
+  return [
+    '## Targets of issue 12',
+    '',
+    `Ratios are seqstream ÷ the other server at the same N in this run (bench/targets.ts holds the bounds). ${met} of ${rows.length} met.`,
+    '',
+    '| target | this run | verdict |',
+    '|---|---|---|',
+    ...rows.map((t) => `| ${cell(t.target)} | ${cell(t.figure)} | ${verdictCell(t)} |`),
+    '',
+  ];
 }
 
 function scaleoutSection(x: ScaleoutResult): string[] {

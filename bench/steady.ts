@@ -8,7 +8,7 @@ import { GeneratorProc, merge, sum, summarize } from './generators';
 import { generatorConfig } from './fleet';
 import { cpuPercent, sampleProc } from './procstat';
 import { startServer, type RunningServer } from './server-process';
-import type { Plan, SeedResult, ServerKind } from './types';
+import type { Plan, RampRecord, SeedResult, ServerKind } from './types';
 
 export interface SteadyHooks {
   extraArgs?: string[];
@@ -54,9 +54,20 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
     const ramp = outcomes.filter((o) => o !== undefined) as NonNullable<(typeof outcomes)[number]>[];
     const retried = ramp.reduce((a, o) => a + o.retried, 0);
     const resumed = ramp.reduce((a, o) => a + o.resumedDuringRamp, 0);
+    // Only when every generator said: a partial sum would pass for a calm ramp.
+    const rampRecord: RampRecord | null =
+      ramp.length === nGen
+        ? {
+            askedPerSec: Math.ceil(plan.rampPerSec / nGen) * nGen,
+            minRatePerSec: ramp.reduce((a, o) => a + o.minRatePerSec, 0),
+            retried,
+            suspensions: resumed,
+            heartbeatTimeouts: ramp.reduce((a, o) => a + (o.heartbeatTimeouts ?? 0), 0),
+          }
+        : null;
     if (shortfall || retried || resumed)
       log(
-        `${kind.padEnd(9)} N=${String(sessions).padStart(5)} ramp: ${reached}/${sessions} started at ${rampPerSec?.toFixed(0) ?? '?'}/s (asked ${plan.rampPerSec}/s, backed off to ${Math.min(...ramp.map((o) => o.minRatePerSec), plan.rampPerSec).toFixed(0)}/s), ${retried} attempt(s) retried, ${resumed} resumed${shortfall ? ` — NOT REACHED: ${shortfall}` : ''}`,
+        `${kind.padEnd(9)} N=${String(sessions).padStart(5)} ramp: ${reached}/${sessions} started at ${rampPerSec?.toFixed(0) ?? '?'}/s (asked ${plan.rampPerSec}/s, backed off to ${rampRecord?.minRatePerSec.toFixed(0) ?? '?'}/s), ${retried} attempt(s) retried, ${resumed} suspended and resumed (${rampRecord?.heartbeatTimeouts ?? '?'} heartbeat timeouts)${shortfall ? ` — NOT REACHED: ${shortfall}` : ''}`,
       );
     await sleep(plan.warmupMs);
     await Promise.all(gens.map((g) => g.send({ type: 'measure' })));
@@ -76,6 +87,7 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
       reached,
       rampPerSec,
       shortfall,
+      ramp: rampRecord,
       rssPerSessionKiB: (b.rssBytes - idle.rssBytes) / Math.max(1, reached) / 1024,
       rssMiB: b.rssBytes / 2 ** 20,
       cpuPercent: cpuPercent(a, b),

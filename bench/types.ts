@@ -32,6 +32,20 @@ export interface LatencySummary {
   samples: number;
 }
 
+/** A seed run's ramp, summed over its generators (bench/loadgen.ts). */
+export interface RampRecord {
+  /** The rate the plan asked for, all generators together. */
+  askedPerSec: number;
+  /** The lowest rate the generators' back-off went down to (summed; = asked when none backed off). */
+  minRatePerSec: number;
+  /** Connection attempts that failed before their WELCOME and were retried. */
+  retried: number;
+  /** Welcomed sessions whose connection the server closed during the ramp: each one a suspension on the server (the generator RESUMEd it). */
+  suspensions: number;
+  /** REJECT HEARTBEAT_TIMEOUT received during the ramp (each also counted in suspensions). */
+  heartbeatTimeouts: number;
+}
+
 export interface SeedResult {
   server: ServerKind;
   sessions: number;
@@ -41,6 +55,8 @@ export interface SeedResult {
   rampPerSec?: number | null;
   /** Why the ramp did not reach `sessions` in its time (empty when it did): the figures then describe `reached`. */
   shortfall?: string;
+  /** What the ramp went through, as the generators saw it (null: Socket.IO's generator does not say; absent in older results). */
+  ramp?: RampRecord | null;
   intervalMs: number;
   rssPerSessionKiB: number;
   rssMiB: number;
