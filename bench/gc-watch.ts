@@ -10,6 +10,7 @@
  * at the end of its measurement.
  */
 import { writeFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface GcStretch {
@@ -17,6 +18,21 @@ export interface GcStretch {
   seconds: number;
   loopDelayMs: { p50: number; p99: number; max: number };
   gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  /**
+   * Where the server's memory is at the stretch's end: the process's RSS, and per V8 heap space
+   * what is live against what is committed (the difference is heap the GC keeps in hand, which
+   * RSS counts too). What RSS holds beyond the heaps is native: sockets, buffers, code.
+   */
+  memory: { rssMiB: number; externalMiB: number; spaces: Record<string, { usedMiB: number; committedMiB: number }> };
+}
+
+const MiB = 2 ** 20;
+
+function memoryNow(): GcStretch['memory'] {
+  const u = process.memoryUsage();
+  const spaces: GcStretch['memory']['spaces'] = {};
+  for (const s of getHeapSpaceStatistics()) spaces[s.space_name] = { usedMiB: s.space_used_size / MiB, committedMiB: s.physical_space_size / MiB };
+  return { rssMiB: u.rss / MiB, externalMiB: u.external / MiB, spaces };
 }
 
 const KINDS: Record<number, string> = {
@@ -48,6 +64,7 @@ if (process.env.GC_WATCH_OUT) {
       seconds: (Date.now() - since) / 1000,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       gc,
+      memory: memoryNow(),
     };
     writeFileSync(out, JSON.stringify(stretch));
     loop.reset();

@@ -6,7 +6,7 @@ const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 function seedRow(r: SeedResult): string {
   const n = r.shortfall ? `${r.sessions} (**not reached**: ${r.reached ?? '?'})` : `${r.sessions}`;
-  return `| ${r.server} | ${n} | ${f(r.rampPerSec ?? NaN, 0)} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} | ${r.connectedAtEnd ?? '–'}/${r.sessions} | ${f(r.serverLoopP99Ms ?? NaN, 1)} / ${f(r.serverLoopMaxMs ?? NaN, 1)} | ${f(r.gcMaxPauseMs ?? NaN, 1)} |`;
+  return `| ${r.server} | ${n} | ${f(r.rampPerSec ?? NaN, 0)} | ${f(r.numbersPerSec, 0)} | ${f(r.lateness.p50Ms, 2)} | ${f(r.lateness.p99Ms, 2)} | ${f(r.lateness.maxMs, 1)} | ${f(r.cpuPercent)} | ${f(r.rssMiB, 0)} | ${f(r.heapUsedMiB ?? NaN, 0)} / ${f(r.heapCommittedMiB ?? NaN, 0)} | ${f(r.rssPerSessionKiB, 2)} | ${r.loss} / ${r.dup} / ${r.badValues} | ${r.connectedAtEnd ?? '–'}/${r.sessions} | ${f(r.serverLoopP99Ms ?? NaN, 1)} / ${f(r.serverLoopMaxMs ?? NaN, 1)} | ${f(r.gcMaxPauseMs ?? NaN, 1)} |`;
 }
 
 export function renderMarkdown(r: Results): string {
@@ -22,8 +22,8 @@ export function renderMarkdown(r: Results): string {
     '',
     'Lateness is what the clients saw (generator side included); server loop delay and GC pause are the server\'s own share (bench/gc-watch.ts), over the same stretch.',
     '',
-    '| server | sessions | ramp reached /s | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | RSS KiB/session | loss / dup / bad value | connected at end | server loop delay p99 / max ms | GC pause max ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+    '| server | sessions | ramp reached /s | numbers/s | lateness p50 ms | p99 ms | max ms | server CPU % of a core | server RSS MiB | V8 heap used / committed MiB | RSS KiB/session | loss / dup / bad value | connected at end | server loop delay p99 / max ms | GC pause max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
     ...r.seed.map(seedRow),
     '',
   ];

@@ -101,9 +101,11 @@ export async function steady(kind: ServerKind, sessions: number, intervalMs: num
       serverLoopP99Ms: own?.loopDelayMs.p99 ?? null,
       serverLoopMaxMs: own?.loopDelayMs.max ?? null,
       gcMaxPauseMs: own ? Math.max(0, ...Object.values(own.gc).map((g) => g.maxMs)) : null,
+      heapUsedMiB: own?.memory ? Object.values(own.memory.spaces).reduce((a, s) => a + s.usedMiB, 0) : null,
+      heapCommittedMiB: own?.memory ? Object.values(own.memory.spaces).reduce((a, s) => a + s.committedMiB, 0) : null,
     };
     log(
-      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms (server loop p99 ${result.serverLoopP99Ms?.toFixed(1) ?? '?'} max ${result.serverLoopMaxMs?.toFixed(1) ?? '?'}, GC pause max ${result.gcMaxPauseMs?.toFixed(1) ?? '?'} ms), CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
+      `${kind.padEnd(9)} N=${String(sessions).padStart(5)} every ${intervalMs} ms: ${result.numbersPerSec.toFixed(0)} numbers/s, lateness p50 ${lateness.p50Ms.toFixed(2)} p99 ${lateness.p99Ms.toFixed(2)} max ${lateness.maxMs.toFixed(1)} ms (server loop p99 ${result.serverLoopP99Ms?.toFixed(1) ?? '?'} max ${result.serverLoopMaxMs?.toFixed(1) ?? '?'}, GC pause max ${result.gcMaxPauseMs?.toFixed(1) ?? '?'} ms), CPU ${result.cpuPercent.toFixed(1)} %, RSS ${result.rssMiB.toFixed(0)} MiB (${result.rssPerSessionKiB.toFixed(2)} KiB/session; V8 heap ${result.heapUsedMiB?.toFixed(0) ?? '?'} used of ${result.heapCommittedMiB?.toFixed(0) ?? '?'} MiB committed), loss ${result.loss} dup ${result.dup}, connected ${result.connectedAtEnd}/${sessions}`,
     );
     if (result.connectedAtEnd < sessions && !shortfall) log(`  WARNING: ${sessions - result.connectedAtEnd} session(s) dropped during the run; its figures do not describe N=${sessions}`);
     return { result, gens, server };

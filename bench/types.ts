@@ -76,6 +76,13 @@ export interface SeedResult {
   serverLoopP99Ms: number | null;
   serverLoopMaxMs: number | null;
   gcMaxPauseMs: number | null;
+  /**
+   * The server's V8 heap at the end (all spaces): live and allocated bytes against what is
+   * committed. Committed but free is heap the GC keeps after a burst (the ramp), which RSS
+   * counts as if it were sessions' (null: the server did not say).
+   */
+  heapUsedMiB?: number | null;
+  heapCommittedMiB?: number | null;
 }
 
 export interface ThroughputStep {
