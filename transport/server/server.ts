@@ -134,6 +134,7 @@ export class SeqServer extends EventEmitter {
       // least once per timeout; an inspector must see every actor (session-runtime.ts).
       passivate: (opts.passivate ?? true) && opts.intervalMs < opts.heartbeatTimeoutMs && !this.registry.inspected,
       counters: this.counters,
+      logNumbers: this.log.isDebugEnabled(),
       connection: (id) => this.connections.get(id),
       emit: (event, ...args) => this.emit(event, ...args),
     };

@@ -44,6 +44,12 @@ export interface SessionServices {
   readonly admission: Admission;
   /** Counted on the hot path, read by /metrics. */
   readonly counters: { numbersSent: number };
+  /**
+   * Each number sent gets a debug line: asked of the logger once, at start (the level is set by
+   * the config and never changes while running), not once per number (winston's check walks its
+   * transports every time).
+   */
+  readonly logNumbers: boolean;
   /** The live runtimes by session id: the one place a session is looked up. */
   readonly live: Map<string, SessionRuntime>;
   /** Where actors are started, restored and retired. */
@@ -309,8 +315,7 @@ export function sendNext(s: SessionRuntime): boolean {
   }
   s.nextIndex = index + 1;
   s.services.counters.numbersSent++;
-  const log = s.services.log;
-  if (log.isDebugEnabled()) log.debug('number sent', { session: shortId(s.record.id), index });
+  if (s.services.logNumbers) s.services.log.debug('number sent', { session: shortId(s.record.id), index });
   if (s.nextIndex < s.record.length) return true;
   s.entry = null;
   s.send({ type: 'ALL_SENT' });
