@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `server [port]`: serves every client its own resumable sequence. */
+import './heap-tuning';
 import { createLogger } from '../core/logger';
 import { ConfigError, defineProgram } from '../core/config';
 import { SeqServer } from '../transport/server/server';
