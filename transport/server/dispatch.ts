@@ -35,8 +35,9 @@ export class Dispatch {
     if (conn.sessionId === null) {
       // The store answers first: what comes meanwhile (heartbeats) is handled after, in order.
       if (conn.awaitingStore) {
-        if (conn.deferred.length >= MAX_DEFERRED) return this.unexpected(conn, msg, `more than ${MAX_DEFERRED} messages before WELCOME`);
-        conn.deferred.push(msg);
+        const waiting = (conn.deferred ??= []);
+        if (waiting.length >= MAX_DEFERRED) return this.unexpected(conn, msg, `more than ${MAX_DEFERRED} messages before WELCOME`);
+        waiting.push(msg);
         return;
       }
       if (msg.type === MessageType.HELLO) return this.handshaking(conn, this.handshake.hello(conn, msg));
@@ -79,7 +80,9 @@ export class Dispatch {
       })
       .finally(() => {
         conn.awaitingStore = null;
-        for (const msg of conn.deferred.splice(0)) if (!conn.closed) this.message(conn, msg);
+        const waiting = conn.deferred ?? [];
+        conn.deferred = null;
+        for (const msg of waiting) if (!conn.closed) this.message(conn, msg);
       });
   }
 

@@ -87,11 +87,10 @@ export class ServerConnection {
    * in the order it wrote.
    */
   awaitingStore: Promise<void> | null = null;
-  /** Messages that arrived while awaitingStore, handled in order once it settles (bounded). */
-  readonly deferred: Message[] = [];
+  /** Messages that arrived while awaitingStore, handled in order once it settles (bounded; made when first needed). */
+  deferred: Message[] | null = null;
   /** Protocol version of this peer's HELLO or RESUME: every answer follows it (the WELCOME's size). */
   version = 1;
-  readonly remote: string;
   /** What per-source limits count this peer under (its address; an IPv6 /64). */
   readonly source: string;
   private handshaking = true;
@@ -109,7 +108,6 @@ export class ServerConnection {
     private readonly limits: ConnectionLimits,
     private readonly handlers: ConnectionHandlers,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.source = sourceKey(socket.remoteAddress);
     this.budget = 2 * limits.maxMessagesPerSecond;
     socket.setNoDelay(true);
@@ -133,6 +131,14 @@ export class ServerConnection {
     this.closing = true;
     this.endHandshake();
     this.handlers.onClose(this);
+  }
+
+  /**
+   * The peer's address and port, for log lines: built when a line needs it, not kept per
+   * connection (Node keeps the peer's address once read, so it is there after the close too).
+   */
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
   }
 
   get closed(): boolean {
