@@ -25,7 +25,7 @@ it('meets every target on a run within every bound, each with its figure', () =>
   expect(t['rss-top'].figure).toBe('1.40× (7.0 / 5.0)');
   expect(t['cpu-io'].figure).toBe('0.37× (11.0 / 30.0)');
   expect(t.storm.figure).toBe('p99 2000 ms = 1.25× bare (1600 ms); 0 lost, 0 expired, 10000/10000 resumed');
-  expect(t.ramp.figure).toBe('19500: 19500 started at 2950/s (asked 3000), 0 heartbeat timeouts, 0 suspensions');
+  expect(t.ramp.figure).toBe('19500: 19500 started at 2950/s (asked 3000, never backed off; bare 2950/s), 0 heartbeat timeouts, 0 suspensions');
   expect(t.ceiling.figure).toMatch(/^95 %/);
 });
 
@@ -45,13 +45,18 @@ it('counts a top size seqstream did not reach as missed, and one the peer did no
   expect([peer['cpu-io'].verdict, peer['cpu-io'].figure]).toEqual(['not measured', 'socketio reached 4000/5000']);
 });
 
-it('misses the ramp on any heartbeat timeout or suspension, or a rate well under 3,000/s', () => {
+it("misses the ramp on any heartbeat timeout or suspension, a back-off, or a rate well under the floor's", () => {
   const ramp = (over: object, rampPerSec = 2950) => verdicts(withSeed('seqstream', 19500, { rampPerSec, ramp: { askedPerSec: 3000, minRatePerSec: 3000, retried: 0, suspensions: 0, heartbeatTimeouts: 0, ...over } })).ramp;
   expect(ramp({ heartbeatTimeouts: 35, suspensions: 207 })).toBe('missed');
   expect(ramp({ suspensions: 1 })).toBe('missed');
   expect(ramp({ askedPerSec: 1000 })).toBe('missed');
+  // Against the floor's rate in the same run (2950/s here): the generators set the pace too.
   expect(ramp({}, 2600)).toBe('missed');
   expect(ramp({}, 2700)).toBe('met');
+  expect(ramp({ minRatePerSec: 1500 })).toBe('missed');
+  const slowFloor = withSeed('seqstream', 19500, { rampPerSec: 2300 });
+  slowFloor.seed = slowFloor.seed.map((s) => (s.server === 'bare' && s.sessions === 19500 ? { ...s, rampPerSec: 2350 } : s));
+  expect(byId(slowFloor).ramp.verdict).toBe('met');
   // Results written before the ramp's counts were recorded say so rather than pass.
   expect(byId(withSeed('seqstream', 19500, { ramp: undefined })).ramp).toMatchObject({ verdict: 'not measured', figure: 'ramp counts not recorded in this run' });
 });

@@ -13,8 +13,10 @@ export const TARGET = {
   midSize: 10_000,
   rampPerSec: 3000,
   /**
-   * Share of rampPerSec the reached rate must show: the generators open on a 10 ms tick on cores
-   * they share with the server, so a calm ramp asked for 3,000/s reports a little under it.
+   * Share of the bare floor's ramp rate at the same size (of rampPerSec when bare did not run)
+   * that seqstream's must reach. The generators set the pace as much as the server: on these two
+   * cores they open 19,500 sessions at about 2,350/s against either server, asked for 3,000/s and
+   * never backing off; what the target asks is that the server keep up with what the floor does.
    */
   rampRateShare: 0.9,
   stormVsBare: 1.5,
@@ -69,8 +71,12 @@ function rampTarget(r: Results, top: number | null): TargetRow {
   if (!s.ramp) return none(id, target, 'ramp counts not recorded in this run');
   const k = s.ramp;
   const rate = s.rampPerSec ?? NaN;
-  const figure = `${top}: ${s.reached ?? '?'} started at ${Number.isFinite(rate) ? rate.toFixed(0) : '?'}/s (asked ${k.askedPerSec}), ${k.heartbeatTimeouts} heartbeat timeouts, ${k.suspensions} suspensions`;
-  const ok = !s.shortfall && k.askedPerSec >= TARGET.rampPerSec && rate >= TARGET.rampRateShare * TARGET.rampPerSec && k.heartbeatTimeouts === 0 && k.suspensions === 0;
+  const bare = row(r, 'bare', top);
+  const floor = bare && !bare.shortfall && bare.rampPerSec ? bare.rampPerSec : null;
+  const backedOff = k.minRatePerSec < k.askedPerSec;
+  const figure = `${top}: ${s.reached ?? '?'} started at ${Number.isFinite(rate) ? rate.toFixed(0) : '?'}/s (asked ${k.askedPerSec}${backedOff ? `, backed off to ${k.minRatePerSec.toFixed(0)}` : ', never backed off'}; bare ${floor ? `${floor.toFixed(0)}/s` : 'not run'}), ${k.heartbeatTimeouts} heartbeat timeouts, ${k.suspensions} suspensions`;
+  const ok =
+    !s.shortfall && !backedOff && k.askedPerSec >= TARGET.rampPerSec && rate >= TARGET.rampRateShare * (floor ?? TARGET.rampPerSec) && k.heartbeatTimeouts === 0 && k.suspensions === 0;
   return { id, target, figure, verdict: judge(ok) };
 }
 
