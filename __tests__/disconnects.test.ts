@@ -14,7 +14,7 @@ function fakeSession(told: Array<[number, SessionEvent]>, k: number): SessionRun
 describe('Disconnects', () => {
   it('tells every session of its close, in order, a slice per turn of the loop', async () => {
     const told: Array<[number, SessionEvent]> = [];
-    const d = new Disconnects();
+    const d = new Disconnects(() => {});
     for (let k = 0; k < 1000; k++) d.add(fakeSession(told, k), 10_000 + k);
     // Nothing in the turn that delivered the closes.
     expect(told).toHaveLength(0);
@@ -32,12 +32,24 @@ describe('Disconnects', () => {
 
   it('clear() forgets what is not told yet (shutdown)', async () => {
     const told: Array<[number, SessionEvent]> = [];
-    const d = new Disconnects();
+    const d = new Disconnects(() => {});
     for (let k = 0; k < 10; k++) d.add(fakeSession(told, k), k);
     d.clear();
     await nextTurn();
     await nextTurn();
     expect(told).toHaveLength(0);
     expect(d.pending).toBe(0);
+  });
+
+  it('a session whose DISCONNECTED throws is reported, and the closes after it are still told', async () => {
+    const told: Array<[number, SessionEvent]> = [];
+    const errors: unknown[] = [];
+    const d = new Disconnects((err) => errors.push(err));
+    d.add(fakeSession(told, 1), 1);
+    d.add({ send: () => { throw new Error('boom'); } } as unknown as SessionRuntime, 2);
+    d.add(fakeSession(told, 3), 3);
+    for (let turns = 0; d.pending > 0 && turns < 10; turns++) await nextTurn();
+    expect(told.map(([k]) => k)).toEqual([1, 3]);
+    expect(errors).toEqual([new Error('boom')]);
   });
 });

@@ -59,11 +59,15 @@ describe('passivation', () => {
   it('a passive session whose link goes silent is suspended within the heartbeat timeout', async () => {
     await start();
     const c = await RawClient.connect(proxyPort);
+    c.startHeartbeats(FAST.heartbeatIntervalMs);
     c.hello(60_000);
     const welcome = await c.next(MessageType.WELCOME);
     const id = welcome.sessionId.toString('hex');
     await c.next(MessageType.NUMBER);
     await waitFor(() => server.registry.size === 0 && server.snapshotOf(id)?.matches('streaming') === true, 'the session passive');
+    // Heard from all along: the freeze below is what silences it.
+    await new Promise((r) => setTimeout(r, 3 * FAST.heartbeatTimeoutMs));
+    expect(server.snapshotOf(id)?.matches('streaming')).toBe(true);
     const suspended = nextEvent<[string]>(server, 'suspended');
     const frozeAt = performance.now();
     proxy.freeze();

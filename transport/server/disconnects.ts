@@ -16,6 +16,11 @@ import type { SessionRuntime } from './session-runtime';
 const SLICE = 200;
 
 export class Disconnects {
+  constructor(
+    /** A session whose DISCONNECTED threw: reported, and the rest are still told. */
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
   private queue: { session: SessionRuntime; connectionId: number }[] = [];
   private head = 0;
   private scheduled: NodeJS.Immediate | null = null;
@@ -44,7 +49,12 @@ export class Disconnects {
     const end = Math.min(this.queue.length, this.head + SLICE);
     while (this.head < end) {
       const { session, connectionId } = this.queue[this.head++];
-      session.send({ type: 'DISCONNECTED', connectionId });
+      try {
+        session.send({ type: 'DISCONNECTED', connectionId });
+      } catch (err) {
+        // One session's failure is its own: the closes queued after it are still told.
+        this.onError(err);
+      }
     }
     if (this.head < this.queue.length) this.scheduled = setImmediate(this.run);
     else {

@@ -57,7 +57,7 @@ export class SeqServer extends EventEmitter {
   private readonly sessions = new Map<string, SessionRuntime>();
   private readonly pacer: Pacer<SessionRuntime>;
   /** Closes told to their sessions a slice at a time (a storm of them must not starve accept). */
-  private readonly disconnects = new Disconnects();
+  private readonly disconnects = new Disconnects((err) => this.log.error(`a session's disconnect failed: ${(err as Error).message}`));
   private nextConnectionId = 1;
   private peakQueued = 0;
   private closed = false;

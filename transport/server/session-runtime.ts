@@ -114,6 +114,8 @@ export class SessionRuntime {
    * first, and retired again once the machine has settled, if the session is still passive.
    */
   send(event: SessionEvent): void {
+    // An ended session (a close told late, after it completed or was handed over) hears nothing.
+    if (!this.dormant && this.resident?.getSnapshot().status !== 'active') return;
     const actor = this.resident ?? this.wake();
     this.sending++;
     try {
