@@ -10,7 +10,7 @@
  *
  * Passivation: while a session streams and the pacer visits it (at least once per heartbeat
  * timeout, checking the silence itself), nothing can happen to it that the machine alone would
- * see, so its actor is not kept in memory: an actor and its XState system cost about 6 KB,
+ * see, so its actor is not kept in memory: an actor and its XState system cost about 5 KB,
  * more than the socket. The runtime keeps the machine's context (plain data), and the next
  * event from outside restores the actor from it and hands it the event: the machine still
  * decides every transition. An inspected server keeps every actor resident (see settle).
