@@ -22,6 +22,17 @@ async function start(over: Parameters<typeof startServer>[0] = {}): Promise<void
   proxyPort = await proxy.listen();
 }
 
+/** A heartbeating client's new session, through the proxy, once its actor has been retired. */
+async function passiveSession(length: number): Promise<{ c: RawClient; id: string }> {
+  const c = await RawClient.connect(proxyPort);
+  c.startHeartbeats(FAST.heartbeatIntervalMs);
+  c.hello(length);
+  const id = (await c.next(MessageType.WELCOME)).sessionId.toString('hex');
+  await c.next(MessageType.NUMBER);
+  await waitFor(() => server.registry.size === 0 && server.snapshotOf(id)?.matches('streaming') === true, 'the session passive while it streams');
+  return { c, id };
+}
+
 afterEach(async () => {
   await proxy?.close();
   await server?.close();
@@ -58,13 +69,7 @@ describe('passivation', () => {
 
   it('a passive session whose link goes silent is suspended within the heartbeat timeout', async () => {
     await start();
-    const c = await RawClient.connect(proxyPort);
-    c.startHeartbeats(FAST.heartbeatIntervalMs);
-    c.hello(60_000);
-    const welcome = await c.next(MessageType.WELCOME);
-    const id = welcome.sessionId.toString('hex');
-    await c.next(MessageType.NUMBER);
-    await waitFor(() => server.registry.size === 0 && server.snapshotOf(id)?.matches('streaming') === true, 'the session passive');
+    const { c, id } = await passiveSession(60_000);
     // Heard from all along: the freeze below is what silences it.
     await new Promise((r) => setTimeout(r, 3 * FAST.heartbeatTimeoutMs));
     expect(server.snapshotOf(id)?.matches('streaming')).toBe(true);
@@ -81,13 +86,7 @@ describe('passivation', () => {
 
   it("after the last number, the restored actor's own timer catches a silent link", async () => {
     await start();
-    const c = await RawClient.connect(proxyPort);
-    c.startHeartbeats(FAST.heartbeatIntervalMs);
-    c.hello(40);
-    const welcome = await c.next(MessageType.WELCOME);
-    const id = welcome.sessionId.toString('hex');
-    await c.next(MessageType.NUMBER);
-    await waitFor(() => server.registry.size === 0, 'the session passive while it streams');
+    const { c, id } = await passiveSession(100);
     await c.next(MessageType.END);
     // No more numbers: the actor is back, waiting for the ACK with its heartbeat timer armed.
     expect(server.registry.get(id)).toBeDefined();
