@@ -71,6 +71,11 @@ export class SessionRegistry {
     this.release(actor.id, actor);
   }
 
+  /**
+   * Sends to the session's resident actor, if it has one. The server sends through its session
+   * runtime instead, which restores a passive session's actor first; this is for driving the
+   * registry on its own (tests, the inspector's).
+   */
   send(id: string, event: SessionEvent): boolean {
     const actor = this.actors.get(id);
     if (!actor) return false;

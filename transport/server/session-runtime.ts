@@ -19,7 +19,16 @@ import { valueAt, sequenceChecksum, type Seed } from '../../core/sequence';
 import { shortId, type Logger } from '../../core/logger';
 import type { RepeatedLog } from '../../core/repeated-log';
 import type { BurstLog } from '../../core/burst-log';
-import { sessionMachine, topState, type CloseReason, type SessionContext, type SessionMachine } from '../../machines/session.machine';
+import {
+  sessionMachine,
+  topState,
+  type CloseReason,
+  type SessionContext,
+  type SessionEvent,
+  type SessionInput,
+  type SessionMachine,
+  type SessionStateName,
+} from '../../machines/session.machine';
 import { MessageType, RejectCode } from '../protocol/constants';
 import { encodeNumber } from '../protocol/codec';
 import type { Admission } from './admission';
@@ -28,7 +37,6 @@ import type { ServerConnection } from './server-connection';
 import type { SessionIdentity } from './store/session-store';
 import type { StoreLink } from './store/store-link';
 import type { SessionActor, SessionRegistry, SessionSnapshot } from './session-registry';
-import type { SessionEvent, SessionInput, SessionStateName } from '../../machines/session.machine';
 
 /** What every runtime of one server shares (one object per server, not per session). */
 export interface SessionServices {
@@ -115,7 +123,7 @@ export class SessionRuntime {
    */
   send(event: SessionEvent): void {
     // An ended session (a close told late, after it completed or was handed over) hears nothing.
-    if (!this.dormant && this.resident?.getSnapshot().status !== 'active') return;
+    if (!this.active) return;
     const actor = this.resident ?? this.wake();
     this.sending++;
     try {
@@ -141,11 +149,6 @@ export class SessionRuntime {
   topState(): SessionStateName | undefined {
     if (this.dormant) return 'streaming';
     return this.resident ? topState(this.resident.getSnapshot().value) : undefined;
-  }
-
-  /** Whether the actor is in memory now (passivation's own witness, for tests and the bench). */
-  get isResident(): boolean {
-    return this.resident !== null;
   }
 
   /**
@@ -206,7 +209,7 @@ export class SessionRuntime {
   checkLiveness(context: SessionContext): void {
     const timeout = context.heartbeatTimeoutMs;
     const silence = performance.now() - this.heardAt;
-    // Only ever called with the actor resident: as its action, or by wake.
+    // Only ever called with the actor resident: as its action, or by settle after a restore.
     const actor = this.resident!;
     if (silence >= timeout) return void actor.send({ type: 'LINK_SILENT' });
     // While the pacer visits the session (at least once per timeout), it checks the silence
